@@ -1,0 +1,16 @@
+"""rewardgym: sparse-reward Gymnasium environments that expose their reward channels.
+
+Importing rewardgym registers every env id under the ``rewardgym/`` namespace:
+
+    import gymnasium as gym
+    import rewardgym
+
+    env = gym.make("rewardgym/GridMaze-v0")                    # one env, numpy
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4096)  # a torch batch
+"""
+
+from rewardgym.core import registered_ids
+from rewardgym.envs import maze  # noqa: F401  (registers the maze family)
+
+__version__ = "0.1.0"
+__all__ = ["registered_ids"]

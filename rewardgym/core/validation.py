@@ -1,0 +1,132 @@
+"""Checks on actions, reset options and constructor arguments, each failing with a ValueError
+that says what was expected and what came."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        return f"{type(value).__name__} of shape {tuple(value.shape)} and dtype {value.dtype}"
+    return f"{type(value).__name__} {value!r}"[:200]
+
+
+def as_action_tensor(
+    actions: Any, space: spaces.Space, batch_size: int | None, device: torch.device, env_name: str
+) -> torch.Tensor:
+    """Validate a batch of actions for ``space`` and return them as a tensor on ``device``.
+
+    ``batch_size=None`` validates one unbatched action (a single env's).
+    Accepts torch tensors (any device), numpy arrays and nested sequences. Discrete actions must be
+    integers in the space's range; Box actions real numbers inside its bounds, never NaN.
+    """
+    expected_shape = space.shape if batch_size is None else (batch_size, *space.shape)
+
+    def fail(problem: str) -> ValueError:
+        return ValueError(
+            f"{env_name}: expected actions from {space} with shape {expected_shape}; "
+            f"got {_describe(actions)}: {problem}"
+        )
+
+    if isinstance(actions, torch.Tensor):
+        tensor = actions
+    else:
+        try:
+            array = np.asarray(actions)
+        except (ValueError, TypeError) as error:
+            raise fail(f"cannot be read as an array ({error})") from None
+        if array.dtype.kind not in "biuf":
+            raise fail("not numeric")
+        if not (array.flags.c_contiguous and array.flags.writeable):
+            array = array.copy()
+        tensor = torch.from_numpy(array)
+
+    if tuple(tensor.shape) != expected_shape:
+        raise fail("wrong shape")
+    if tensor.dtype == torch.bool or tensor.is_complex():
+        raise fail("wrong dtype")
+
+    if isinstance(space, spaces.Discrete):
+        if tensor.is_floating_point():
+            raise fail("discrete actions must have an integer dtype")
+        tensor = tensor.to(device=device, dtype=torch.int64)
+        low, high = int(space.start), int(space.start + space.n - 1)
+        if tensor.numel() and bool(((tensor < low) | (tensor > high)).any()):
+            raise fail(f"values outside [{low}, {high}]")
+        return tensor - low
+
+    if isinstance(space, spaces.Box):
+        tensor = tensor.to(device=device, dtype=torch.float32)
+        low = torch.as_tensor(space.low, device=device)
+        high = torch.as_tensor(space.high, device=device)
+        bad = torch.isnan(tensor) | (tensor < low) | (tensor > high)
+        if bool(bad.any()):
+            raise fail("NaN or values outside the bounds")
+        return tensor
+
+    raise TypeError(f"{env_name}: action space {space} is not supported by rewardgym.core")
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> int:
+    """An integer argument in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an int, got {_describe(value)}")
+    if value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be in {bound}, got {value}")
+    return int(value)
+
+
+def check_float(name: str, value: Any, low: float, high: float) -> float:
+    """A finite real argument in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number, got {_describe(value)}")
+    if not (low <= float(value) <= high):  # also rejects NaN
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
+    """One of a set of names."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {_describe(value)}")
+    return value
+
+
+def check_seed(seed: Any, num_envs: int) -> list[int] | None:
+    """Per-env seeds from gymnasium's conventions: None, an int s (env i gets s + i) or a list."""
+    if seed is None:
+        return None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        seeds = [int(seed) + i for i in range(num_envs)]
+    elif isinstance(seed, (list, tuple)) and len(seed) == num_envs:
+        seeds = list(seed)
+    else:
+        raise ValueError(
+            f"seed must be None, a non-negative int or a list of {num_envs} ints, got {_describe(seed)}"
+        )
+    for value in seeds:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < 2**63:
+            raise ValueError(f"seeds must be ints in [0, 2**63), got {_describe(value)}")
+    return [int(value) for value in seeds]
+
+
+def as_reset_mask(mask: Any, num_envs: int, device: torch.device) -> torch.Tensor:
+    """``options["reset_mask"]``: a boolean array or tensor of shape (num_envs,) with a True."""
+    if not isinstance(mask, (np.ndarray, torch.Tensor)) or tuple(mask.shape) != (num_envs,) or (
+        mask.dtype not in (np.bool_, torch.bool)
+    ):
+        raise ValueError(
+            f"options['reset_mask'] must be a bool numpy array or tensor of shape ({num_envs},), "
+            f"got {_describe(mask)}"
+        )
+    mask = torch.as_tensor(mask, device=device)
+    if not bool(mask.any()):
+        raise ValueError("options['reset_mask'] must contain at least one True value")
+    return mask

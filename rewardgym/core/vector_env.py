@@ -1,0 +1,309 @@
+"""``TorchVectorEnv``: the batched env contract every rewardgym env inherits.
+
+An env subclass writes only its own task, as batched torch code over ``num_envs`` rows:
+
+- ``_reset(rows)``: draw a fresh start state for the rows of the bool mask ``rows``;
+- ``_transition(action)``: advance every row by one step;
+- ``_success()``: the task's success signal per row (bool);
+- ``_reward_terms(success)``: the env's own reward channels (at least ``"sparse"``);
+- ``_potentials()``: every task potential Φ it defines, by name;
+- ``_observe()``: the observation of every row;
+- ``_draw(surface, row)``: a picture of one row.
+
+This class adds, once for all envs: action validation, seeding with per-env random streams, the
+internal time limit, the three gymnasium autoreset modes, potential-based shaping terms, reward
+selection, the info conventions and rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from gymnasium import error, spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from rewardgym.core import rendering
+from rewardgym.core.random import MASK32, BatchRandom, seed_keys
+from rewardgym.core.validation import (
+    as_action_tensor,
+    as_reset_mask,
+    check_choice,
+    check_float,
+    check_int,
+    check_seed,
+)
+
+Tensor = torch.Tensor
+RewardTerms = dict[str, Tensor]
+RewardFunction = Callable[[Mapping[str, Tensor]], Tensor]
+
+
+def potential_shaping(phi_before: Tensor, phi_after: Tensor, terminated: Tensor, gamma: float) -> Tensor:
+    """Ng et al.'s potential-based shaping F = γ·(1 − terminated)·Φ(s') − Φ(s).
+
+    Φ of a terminal state is zero; a truncated state keeps its Φ, since the episode was only cut.
+    """
+    return gamma * (~terminated) * phi_after - phi_before
+
+
+class TorchVectorEnv(VectorEnv):
+    """A batch of ``num_envs`` copies of one task, simulated together with torch on ``device``.
+
+    Observations, rewards, terminations and info values are tensors of leading size ``num_envs``
+    on ``device``; actions may be tensors on any device or numpy arrays.
+
+    Common constructor arguments (every env takes these):
+        num_envs: the batch size.
+        device: where the simulation runs (``"cpu"``, ``"cuda"``, ...).
+        max_episode_steps: the time limit, reported as ``truncated`` (None: the env's default).
+        autoreset_mode: a ``gymnasium.vector.AutoresetMode`` (or its value); NEXT_STEP by default.
+        reward: ``"sparse"`` (default), ``"shaped"``, an env-specific variant, or a callable
+            ``reward(terms) -> Tensor`` over the dict of reward channels.
+        gamma: the discount of the potential-based shaping terms (use the agent's γ).
+        render_mode: ``None``, ``"rgb_array"`` or ``"human"``.
+
+    Info (a dict of batched tensors, gymnasium's vector convention):
+        success: bool, the task's success signal this step.
+        reward_terms: every reward channel the env computes, whatever ``reward`` trains on; the
+            shaping term of potential ``p`` is ``shaping_p``.
+        final_obs, final_info, _final_obs, _final_info: in SAME_STEP mode, on steps where some
+            row ended, the observation and info before that row was reset.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array", "human"],
+        "render_fps": 10,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+    #: The names of the potentials ``_potentials`` returns; ``reward="shaped"`` uses the first,
+    #: and each other one is a reward variant of its own name.
+    potentials: ClassVar[tuple[str, ...]]
+    #: Reward variants beyond "sparse", "shaped" and the other potentials, by name.
+    extra_rewards: ClassVar[dict[str, RewardFunction]] = {}
+    #: Pixel size (width, height) of one rendered frame.
+    frame_size: ClassVar[tuple[int, int]] = (400, 400)
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        max_episode_steps: int,
+        device: str | torch.device = "cpu",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        reward: str | RewardFunction = "sparse",
+        gamma: float = 0.99,
+        render_mode: str | None = None,
+    ):
+        self.num_envs = check_int("num_envs", num_envs, 1)
+        self.max_episode_steps = check_int("max_episode_steps", max_episode_steps, 1)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0)
+        try:
+            self.device = torch.device(device)
+            self.autoreset_mode = AutoresetMode(autoreset_mode)
+        except (RuntimeError, TypeError, ValueError) as problem:
+            raise ValueError(f"invalid device or autoreset_mode: {problem}") from None
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, self.metadata["render_modes"])
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "autoreset_mode": self.autoreset_mode}
+        self.reward_name = reward if isinstance(reward, str) else getattr(reward, "__name__", "custom")
+        self._reward_function = self._select_reward(reward)
+
+        rows = (self.num_envs,)
+        self.random = BatchRandom(self.num_envs, self.device)
+        self.episode = torch.zeros(rows, dtype=torch.int64, device=self.device)
+        self.elapsed = torch.zeros(rows, dtype=torch.int64, device=self.device)
+        self._needs_reset = torch.zeros(rows, dtype=torch.bool, device=self.device)
+        self._phi: dict[str, Tensor] = {}
+        self._was_reset = False
+        self._window: rendering.HumanWindow | None = None
+
+    # -- what a task defines ------------------------------------------------------------------
+
+    def _reset(self, rows: Tensor) -> None:
+        raise NotImplementedError
+
+    def _transition(self, action: Tensor) -> None:
+        raise NotImplementedError
+
+    def _success(self) -> Tensor:
+        raise NotImplementedError
+
+    def _reward_terms(self, success: Tensor) -> RewardTerms:
+        return {"sparse": success.to(torch.float32)}
+
+    def _potentials(self) -> dict[str, Tensor]:
+        raise NotImplementedError
+
+    def _observe(self) -> Tensor | dict[str, Tensor]:
+        raise NotImplementedError
+
+    def _draw(self, surface: Any, row: int) -> None:
+        raise NotImplementedError
+
+    def _terminated(self, success: Tensor) -> Tensor:
+        """Which rows end this step (not counting the time limit); success ends by default."""
+        return success
+
+    # -- set-up helpers for subclasses --------------------------------------------------------
+
+    def _set_spaces(self, observation_space: spaces.Space, action_space: spaces.Space) -> None:
+        self.single_observation_space = observation_space
+        self.single_action_space = action_space
+        self.observation_space = batch_space(observation_space, self.num_envs)
+        self.action_space = batch_space(action_space, self.num_envs)
+
+    @classmethod
+    def reward_names(cls) -> list[str]:
+        """Every named reward variant this env accepts."""
+        return ["sparse", "shaped", *cls.potentials[1:], *cls.extra_rewards]
+
+    def _select_reward(self, reward: str | RewardFunction) -> RewardFunction:
+        if callable(reward):
+            return reward
+        check_choice("reward", reward, self.reward_names())
+        if reward == "sparse":
+            return lambda terms: terms["sparse"]
+        if reward == "shaped" or reward in self.potentials:
+            shaping = f"shaping_{self.potentials[0] if reward == 'shaped' else reward}"
+            return lambda terms: terms["sparse"] + terms[shaping]
+        return self.extra_rewards[reward]
+
+    @property
+    def name(self) -> str:
+        """The registered id, or the class name when built directly."""
+        return self.spec.id if self.spec is not None else type(self).__name__
+
+    # -- the gymnasium vector API -------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Tensor | dict[str, Tensor], dict[str, Any]]:
+        """Reset every row, or those of ``options["reset_mask"]``; row ``i`` takes ``seed + i``."""
+        seeds = check_seed(seed, self.num_envs)
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"{self.name}: unknown reset options {sorted(options)}; only 'reset_mask' is known")
+        rows = (
+            torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+            if mask is None
+            else as_reset_mask(mask, self.num_envs, self.device)
+        )
+        if seeds is None and not self._was_reset:
+            first = int(np.random.SeedSequence().entropy % 2**62)
+            seeds = [first + i for i in range(self.num_envs)]
+        if seeds is not None:
+            new_keys = seed_keys(torch.tensor(seeds, dtype=torch.int64, device=self.device))
+            self.random.keys = torch.where(rows, new_keys, self.random.keys)
+            self.episode = torch.where(rows, -1, self.episode)
+        if isinstance(seed, int):
+            super().reset(seed=seed)  # seeds self.np_random, as gymnasium users expect
+
+        self._reset_rows(rows)
+        self._was_reset = True
+        observation = self._observe()
+        self._render_human()
+        return observation, {}
+
+    def step(self, actions: Any) -> tuple[Any, Tensor, Tensor, Tensor, dict[str, Any]]:
+        """Advance every row by one step; see the class docstring for what comes back."""
+        if not self._was_reset:
+            raise error.ResetNeeded(f"{self.name}: call reset() before step()")
+        action = as_action_tensor(actions, self.single_action_space, self.num_envs, self.device, self.name)
+
+        self.random.start(self.episode, self.elapsed)
+        self._transition(action)
+        self.elapsed += 1
+        success = self._success()
+        terminated = self._terminated(success)
+        truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
+
+        terms = self._reward_terms(success)
+        phi = self._potentials()
+        for name, value in phi.items():
+            terms[f"shaping_{name}"] = potential_shaping(self._phi[name], value, terminated, self.gamma)
+        self._phi = phi
+        reward = self._compute_reward(terms)
+
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            # Rows that ended last step are reset now, and this step does not count for them.
+            restarting = self._needs_reset
+            if bool(restarting.any()):
+                self._reset_rows(restarting)
+                keep = ~restarting
+                reward = reward * keep
+                success, terminated, truncated = success & keep, terminated & keep, truncated & keep
+                terms = {name: value * keep for name, value in terms.items()}
+            self._needs_reset = terminated | truncated
+
+        info: dict[str, Any] = {"success": success, "reward_terms": terms}
+        observation = self._observe()
+
+        if self.autoreset_mode == AutoresetMode.SAME_STEP:
+            done = terminated | truncated
+            if bool(done.any()):
+                info = {
+                    **info,
+                    "final_obs": observation,
+                    "final_info": {"success": success, "reward_terms": terms},
+                    "_final_obs": done,
+                    "_final_info": done,
+                }
+                self._reset_rows(done)
+                observation = self._observe()
+
+        self._render_human()
+        return observation, reward, terminated, truncated, info
+
+    def _reset_rows(self, rows: Tensor) -> None:
+        """Start a new episode in the masked rows: counters, random streams, task state, Φ."""
+        self.episode = torch.where(rows, self.episode + 1, self.episode)
+        self.elapsed = torch.where(rows, 0, self.elapsed)
+        self._needs_reset = self._needs_reset & ~rows
+        self.random.start(self.episode, (self.elapsed - 1) & MASK32)  # step "-1": the reset's draws
+        self._reset(rows)
+        phi = self._potentials()
+        self._phi = {name: torch.where(rows, value, self._phi.get(name, value)) for name, value in phi.items()}
+
+    def _compute_reward(self, terms: RewardTerms) -> Tensor:
+        reward = self._reward_function(terms)
+        if not isinstance(reward, Tensor) or reward.shape != (self.num_envs,):
+            raise ValueError(
+                f"{self.name}: reward={self.reward_name!r} must return a tensor of shape ({self.num_envs},), "
+                f"got {type(reward).__name__} {getattr(reward, 'shape', '')}"
+            )
+        return reward.to(torch.float32)
+
+    # -- rendering ----------------------------------------------------------------------------
+
+    def render_frame(self, row: int = 0) -> np.ndarray:
+        """An ``HxWx3 uint8`` picture of sub-env ``row``."""
+        surface = rendering.new_surface(*self.frame_size)
+        self._draw(surface, row)
+        return rendering.surface_to_frame(surface)
+
+    def render(self) -> rendering.LazyFrames | None:
+        """rgb_array: one frame per sub-env (drawn when read); human: shows the first few, tiled."""
+        if self.render_mode == "rgb_array":
+            return rendering.LazyFrames(self.num_envs, self.render_frame)
+        if self.render_mode == "human":
+            self._render_human()
+        return None
+
+    def _render_human(self) -> None:
+        if self.render_mode != "human":
+            return
+        if self._window is None:
+            self._window = rendering.HumanWindow(self.name, self.metadata["render_fps"])
+        shown = min(self.num_envs, 9)
+        self._window.show(rendering.tile_frames([self.render_frame(row) for row in range(shown)]))
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None

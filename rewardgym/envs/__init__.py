@@ -1,0 +1,1 @@
+"""The env families. Each family package registers its ids when rewardgym is imported."""

@@ -1,0 +1,117 @@
+"""What the maze envs share: maze arguments, the level pool, per-row level lookups and drawing."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+
+from rewardgym.core import TorchVectorEnv, rendering
+from rewardgym.core.levels import LevelPool
+from rewardgym.core.validation import check_choice, check_float, check_int
+from rewardgym.envs.maze.generation import GENERATORS, make_maze_level
+
+WALL_COLOUR = (40, 44, 52)
+FLOOR_COLOUR = (235, 235, 230)
+GOAL_COLOUR = (60, 180, 75)
+AGENT_COLOUR = (220, 50, 47)
+FAR_COLOUR = np.array((68, 1, 84))  # heat map: far from the goal ...
+NEAR_COLOUR = np.array((253, 231, 37))  # ... and near it
+
+
+class MazeVectorEnv(TorchVectorEnv):
+    """A batched maze task: each row plays one level from a pool of procedurally generated mazes.
+
+    Maze arguments:
+        size: cells per side (2–64); the grid has ``2 * size + 1`` squares per side.
+        generator: ``"dfs"``, ``"kruskal"`` or ``"wilson"`` (see ``generation``).
+        braid: probability of opening each dead end, adding loops (0 keeps the maze perfect).
+        min_distance: the least number of moves from start to goal (default: ``2 * size``).
+        num_levels: how many distinct levels the pool holds; each episode plays level
+            ``hash(seed, episode) mod num_levels``, made on first use (as Procgen's ``num_levels``).
+        render_potential: draw the task potential as a heat map under the maze.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        size: int,
+        generator: str = "dfs",
+        braid: float = 0.0,
+        min_distance: int | None = None,
+        num_levels: int = 1024,
+        max_episode_steps: int | None = None,
+        default_max_episode_steps: int = 0,
+        render_potential: bool = False,
+        **core: Any,
+    ):
+        size = check_int("size", size, 2, 64)
+        check_choice("generator", generator, GENERATORS)
+        braid = check_float("braid", braid, 0.0, 1.0)
+        min_distance = check_int("min_distance", 2 * size if min_distance is None else min_distance, 0)
+        num_levels = check_int("num_levels", num_levels, 1, 2**31)
+        if not isinstance(render_potential, bool):
+            raise ValueError(f"render_potential must be a bool, got {render_potential!r}")
+        steps = default_max_episode_steps if max_episode_steps is None else max_episode_steps
+        super().__init__(num_envs, max_episode_steps=steps, **core)
+        self.size = size
+        self.grid = 2 * size + 1
+        self.generator = generator
+        self.render_potential = render_potential
+        self.levels = LevelPool(partial(make_maze_level, size, generator, braid, min_distance), num_levels, self.device)
+        self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.square_pixels = max(4, 480 // self.grid)
+        self.frame_size = (self.grid * self.square_pixels, self.grid * self.square_pixels)
+
+    def _new_levels(self, rows: torch.Tensor) -> None:
+        """Give the masked rows the level their random stream picks."""
+        drawn = self.random.integers(self.levels.num_levels, 1)[:, 0]
+        self.levels.ensure(drawn[rows])
+        self.level = torch.where(rows, drawn, self.level)
+
+    def _at(self, field: str, square: torch.Tensor) -> torch.Tensor:
+        """``field`` of each row's level at that row's flat square index (``square``: shape (num_envs, ...))."""
+        values = self.levels[field]
+        offsets = (self.level * values.shape[1]).view(-1, *([1] * (square.dim() - 1)))
+        return values.view(-1)[offsets + square]
+
+    def _level_value(self, field: str) -> torch.Tensor:
+        """A per-level scalar ``field`` for each row."""
+        return self.levels[field][self.level]
+
+    # -- drawing ------------------------------------------------------------------------------
+
+    def _square_potentials(self, row: int) -> np.ndarray:
+        """The geodesic potential −distance / optimal length at every square of a row's maze; NaN on walls."""
+        distance = self.levels["distance"][self.level[row]].view(self.grid, self.grid).float().cpu().numpy()
+        scale = max(float(self._level_value("optimal_length")[row]), 1.0)
+        return np.where(distance >= 0, -distance / scale, np.nan)
+
+    def _draw_maze(self, surface: Any, row: int) -> None:
+        """Walls and floor of row ``row``'s maze; the floor shows the potential if ``render_potential``."""
+        pygame = rendering.pygame_module()
+        walls = self.levels["walls"][self.level[row]].view(self.grid, self.grid).cpu().numpy()
+        surface.fill(WALL_COLOUR)
+        heat = None
+        if self.render_potential:
+            heat = self._square_potentials(row)
+            low, high = np.nanmin(heat), np.nanmax(heat)
+            heat = (heat - low) / max(high - low, 1e-9)
+        px = self.square_pixels
+        for r, c in zip(*np.nonzero(~walls)):
+            colour = FLOOR_COLOUR if heat is None else tuple(int(v) for v in FAR_COLOUR + heat[r, c] * (NEAR_COLOUR - FAR_COLOUR))
+            pygame.draw.rect(surface, colour, (c * px, r * px, px, px))
+
+    def _draw_square(self, surface: Any, square: int, colour: tuple[int, int, int]) -> None:
+        """Fill one grid square (a flat index)."""
+        r, c = divmod(square, self.grid)
+        px = self.square_pixels
+        rendering.pygame_module().draw.rect(surface, colour, (c * px, r * px, px, px))
+
+    def _draw_disc(self, surface: Any, x: float, y: float, radius: float, colour: tuple[int, int, int]) -> None:
+        """A disc centred at grid coordinates (x along columns, y along rows), radius in squares."""
+        px = self.square_pixels
+        rendering.pygame_module().draw.circle(surface, colour, (int(x * px), int(y * px)), max(2, int(radius * px)))
