@@ -13,29 +13,43 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+MAX_LEVELS = 2**20
+
 
 class LevelPool:
-    """Levels ``0 .. num_levels - 1``; ``pool[key]`` is a ``(num_levels, ...)`` tensor of one field."""
+    """Levels ``0 .. num_levels - 1``, stored in the order they were made.
+
+    ``slots(level_ids)`` makes what is missing and returns where each level is stored;
+    ``pool[field]`` is a ``(levels made, ...)`` tensor of one field, indexed by slot.
+    """
 
     def __init__(self, make_level: Callable[[int], dict[str, np.ndarray]], num_levels: int, device: torch.device):
         self.num_levels = num_levels
         self.device = device
         self._make_level = make_level
-        self._made = torch.zeros(num_levels, dtype=torch.bool)
+        self._slot_of = torch.full((num_levels,), -1, dtype=torch.int64)
+        self._count = 0
         self._fields: dict[str, torch.Tensor] = {}
 
-    def ensure(self, level_ids: torch.Tensor) -> None:
-        """Make every level in ``level_ids`` that has not been made yet."""
+    def slots(self, level_ids: torch.Tensor) -> torch.Tensor:
+        """The storage slot of each level in ``level_ids``, making the levels not made yet."""
         ids = level_ids.cpu()
-        missing = torch.unique(ids[~self._made[ids]])
-        for level_id in missing.tolist():
-            for key, value in self._make_level(level_id).items():
-                if key not in self._fields:
-                    self._fields[key] = torch.zeros(
-                        (self.num_levels, *np.shape(value)), dtype=torch.from_numpy(np.asarray(value)).dtype, device=self.device
-                    )
-                self._fields[key][level_id] = torch.as_tensor(value, device=self.device)
-        self._made[missing] = True
+        for level_id in torch.unique(ids[self._slot_of[ids] < 0]).tolist():
+            self._store(self._make_level(level_id))
+            self._slot_of[level_id] = self._count - 1
+        return self._slot_of[ids].to(self.device)
+
+    def _store(self, level: dict[str, np.ndarray]) -> None:
+        for key, value in level.items():
+            value = torch.as_tensor(np.asarray(value), device=self.device)
+            stored = self._fields.get(key)
+            if stored is None or stored.shape[0] == self._count:  # full: double the capacity
+                grown = torch.zeros((max(1, 2 * self._count), *value.shape), dtype=value.dtype, device=self.device)
+                if stored is not None:
+                    grown[: self._count] = stored
+                self._fields[key] = stored = grown
+            stored[self._count] = value
+        self._count += 1
 
     def __getitem__(self, key: str) -> torch.Tensor:
         return self._fields[key]

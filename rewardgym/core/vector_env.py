@@ -17,6 +17,7 @@ selection, the info conventions and rendering.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -37,6 +38,7 @@ from rewardgym.core.validation import (
     check_seed,
 )
 
+MAX_NUM_ENVS = 2**24
 Tensor = torch.Tensor
 RewardTerms = dict[str, Tensor]
 RewardFunction = Callable[[Mapping[str, Tensor]], Tensor]
@@ -97,9 +99,12 @@ class TorchVectorEnv(VectorEnv):
         reward: str | RewardFunction = "sparse",
         gamma: float = 0.99,
         render_mode: str | None = None,
+        **unknown: Any,
     ):
-        self.num_envs = check_int("num_envs", num_envs, 1)
-        self.max_episode_steps = check_int("max_episode_steps", max_episode_steps, 1)
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown arguments {sorted(unknown)}; it accepts {self.argument_names()}")
+        self.num_envs = check_int("num_envs", num_envs, 1, MAX_NUM_ENVS)
+        self.max_episode_steps = check_int("max_episode_steps", max_episode_steps, 1, 2**31)
         self.gamma = check_float("gamma", gamma, 0.0, 1.0)
         try:
             self.device = torch.device(device)
@@ -158,6 +163,16 @@ class TorchVectorEnv(VectorEnv):
         self.action_space = batch_space(action_space, self.num_envs)
 
     @classmethod
+    def argument_names(cls) -> list[str]:
+        """Every constructor keyword this env accepts, its own and its base classes'."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if issubclass(klass, TorchVectorEnv):
+                parameters = inspect.signature(klass.__init__).parameters.values()
+                names += [p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name not in names]
+        return names
+
+    @classmethod
     def reward_names(cls) -> list[str]:
         """Every named reward variant this env accepts."""
         return ["sparse", "shaped", *cls.potentials[1:], *cls.extra_rewards]
@@ -172,6 +187,10 @@ class TorchVectorEnv(VectorEnv):
             shaping = f"shaping_{self.potentials[0] if reward == 'shaped' else reward}"
             return lambda terms: terms["sparse"] + terms[shaping]
         return self.extra_rewards[reward]
+
+    def current_potentials(self) -> dict[str, Tensor]:
+        """Φ of every row's current state, for each potential the env defines."""
+        return self._potentials()
 
     @property
     def name(self) -> str:

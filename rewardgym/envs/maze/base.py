@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from rewardgym.core import TorchVectorEnv, rendering
-from rewardgym.core.levels import LevelPool
+from rewardgym.core.levels import MAX_LEVELS, LevelPool
 from rewardgym.core.validation import check_choice, check_float, check_int
 from rewardgym.envs.maze.generation import GENERATORS, make_maze_level
 
@@ -29,10 +29,13 @@ class MazeVectorEnv(TorchVectorEnv):
         generator: ``"dfs"``, ``"kruskal"`` or ``"wilson"`` (see ``generation``).
         braid: probability of opening each dead end, adding loops (0 keeps the maze perfect).
         min_distance: the least number of moves from start to goal (default: ``2 * size``).
-        num_levels: how many distinct levels the pool holds; each episode plays level
-            ``hash(seed, episode) mod num_levels``, made on first use (as Procgen's ``num_levels``).
+        num_levels: how many distinct levels the pool holds; each episode plays a level
+            drawn from a hash of (seed, episode), made on first use (as Procgen's ``num_levels``).
         render_potential: draw the task potential as a heat map under the maze.
+        max_episode_steps: by default ``steps_per_size_squared * size²``.
     """
+
+    steps_per_size_squared: ClassVar[int]
 
     def __init__(
         self,
@@ -44,7 +47,6 @@ class MazeVectorEnv(TorchVectorEnv):
         min_distance: int | None = None,
         num_levels: int = 1024,
         max_episode_steps: int | None = None,
-        default_max_episode_steps: int = 0,
         render_potential: bool = False,
         **core: Any,
     ):
@@ -52,25 +54,25 @@ class MazeVectorEnv(TorchVectorEnv):
         check_choice("generator", generator, GENERATORS)
         braid = check_float("braid", braid, 0.0, 1.0)
         min_distance = check_int("min_distance", 2 * size if min_distance is None else min_distance, 0)
-        num_levels = check_int("num_levels", num_levels, 1, 2**31)
+        num_levels = check_int("num_levels", num_levels, 1, MAX_LEVELS)
         if not isinstance(render_potential, bool):
             raise ValueError(f"render_potential must be a bool, got {render_potential!r}")
-        steps = default_max_episode_steps if max_episode_steps is None else max_episode_steps
-        super().__init__(num_envs, max_episode_steps=steps, **core)
+        if max_episode_steps is None:
+            max_episode_steps = self.steps_per_size_squared * size**2
+        super().__init__(num_envs, max_episode_steps=max_episode_steps, **core)
         self.size = size
         self.grid = 2 * size + 1
         self.generator = generator
         self.render_potential = render_potential
         self.levels = LevelPool(partial(make_maze_level, size, generator, braid, min_distance), num_levels, self.device)
-        self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)  # slot in the pool
         self.square_pixels = max(4, 480 // self.grid)
         self.frame_size = (self.grid * self.square_pixels, self.grid * self.square_pixels)
 
     def _new_levels(self, rows: torch.Tensor) -> None:
         """Give the masked rows the level their random stream picks."""
         drawn = self.random.integers(self.levels.num_levels, 1)[:, 0]
-        self.levels.ensure(drawn[rows])
-        self.level = torch.where(rows, drawn, self.level)
+        self.level[rows] = self.levels.slots(drawn[rows])
 
     def _at(self, field: str, square: torch.Tensor) -> torch.Tensor:
         """``field`` of each row's level at that row's flat square index (``square``: shape (num_envs, ...))."""

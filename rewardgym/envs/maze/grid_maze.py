@@ -45,6 +45,7 @@ class GridMazeVector(MazeVectorEnv):
     (odd, default 5), and the common ones of ``TorchVectorEnv``.
     """
 
+    steps_per_size_squared = 4
     potentials = ("geodesic", "euclidean")
     keys_to_action = {(ord("w"),): 0, (ord("d"),): 1, (ord("s"),): 2, (ord("a"),): 3}
 
@@ -61,8 +62,7 @@ class GridMazeVector(MazeVectorEnv):
         self.view_size = check_int("view_size", view_size, 1, 15)
         if self.view_size % 2 == 0:
             raise ValueError(f"view_size must be odd, got {view_size}")
-        checked_size = check_int("size", size, 2, 64)
-        super().__init__(num_envs, size=size, default_max_episode_steps=4 * checked_size**2, **kwargs)
+        super().__init__(num_envs, size=size, **kwargs)
         grid = self.grid
         self._moves = torch.tensor([-grid, 1, grid, -1], device=self.device)
         self.position = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)

@@ -9,7 +9,7 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import single_env_class
-from rewardgym.core.validation import check_float, check_int
+from rewardgym.core.validation import check_float
 from rewardgym.envs.maze.base import AGENT_COLOUR, GOAL_COLOUR, MazeVectorEnv
 
 AGENT_HALF_SIZE = 0.2  # the point is an axis-aligned box this far from its centre on each side
@@ -52,6 +52,7 @@ class PointMazeVector(MazeVectorEnv):
     ``dt`` (0.1), ``acceleration`` (10), ``max_speed`` (2.5), and the common ones.
     """
 
+    steps_per_size_squared = 20
     potentials = ("geodesic",)
     extra_rewards = {"dense": lambda terms: terms["dense"]}
 
@@ -72,8 +73,7 @@ class PointMazeVector(MazeVectorEnv):
         self.max_speed = check_float("max_speed", max_speed, 0.0, 1e3)
         if self.max_speed * self.dt >= 1.0:
             raise ValueError(f"max_speed * dt must be below 1 square per step (no tunnelling), got {self.max_speed * self.dt}")
-        checked_size = check_int("size", size, 2, 64)
-        super().__init__(num_envs, size=size, default_max_episode_steps=20 * checked_size**2, **kwargs)
+        super().__init__(num_envs, size=size, **kwargs)
         shape = (self.num_envs, 2)
         self.position = torch.zeros(shape, device=self.device)
         self.velocity = torch.zeros(shape, device=self.device)

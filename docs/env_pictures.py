@@ -1,0 +1,35 @@
+"""Draw the README's picture of every registered env: ``python docs/env_pictures.py``.
+
+Each picture is the start of the episode under seed 0, with the env's task potential as a heat
+map where the env can draw one (bright: near the goal).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import gymnasium as gym  # noqa: E402
+import imageio.v3 as iio  # noqa: E402
+
+import rewardgym  # noqa: E402
+
+OUT = Path(__file__).parent / "images"
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for env_id in rewardgym.registered_ids():
+        vector_class = gym.envs.registration.load_env_creator(gym.spec(env_id).vector_entry_point)
+        extra = {"render_potential": True} if "render_potential" in vector_class.argument_names() else {}
+        env = gym.make(env_id, render_mode="rgb_array", **extra)
+        env.reset(seed=0)
+        path = OUT / f"{env_id.split('/')[1].removesuffix('-v0')}.png"
+        iio.imwrite(path, env.render())
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
