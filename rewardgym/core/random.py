@@ -45,16 +45,21 @@ class BatchRandom:
 
     def __init__(self, num_envs: int, device: torch.device):
         self.keys = torch.zeros(num_envs, dtype=torch.int64, device=device)
-        self._base = torch.zeros(num_envs, dtype=torch.int64, device=device)
+        self._address = (torch.zeros_like(self.keys), torch.zeros_like(self.keys))
+        self._base: torch.Tensor | None = None
         self._call = 0
 
     def start(self, episode: torch.Tensor, step: torch.Tensor) -> None:
         """Address the streams at (episode, step) for every env; resets the call index."""
-        self._base = combine(combine(self.keys, episode & MASK32), step & MASK32)
+        self._address = (episode, step)
+        self._base = None  # hashed on the first draw: most steps of most envs draw nothing
         self._call = 0
 
     def bits(self, n: int) -> torch.Tensor:
         """``(num_envs, n)`` uniformly distributed 32-bit integers (int64 tensor)."""
+        if self._base is None:
+            episode, step = self._address
+            self._base = combine(combine(self.keys, episode & MASK32), step & MASK32)
         self._call += 1
         call_base = combine(self._base, self._call).unsqueeze(1)
         index = torch.arange(n, dtype=torch.int64, device=self.keys.device)

@@ -237,7 +237,7 @@ class TorchVectorEnv(VectorEnv):
 
         self.random.start(self.episode, self.elapsed)
         self._transition(action)
-        self.elapsed += 1
+        self.elapsed = self.elapsed + 1  # a new tensor: the random streams hold the old one as their address
         success = self._success()
         terminated = self._terminated(success)
         truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
