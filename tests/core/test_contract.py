@@ -328,3 +328,24 @@ def test_cuda_batch_matches_cpu_batch(env_id):
         a = cpu.step(action)[0]
         b = gpu.step(torch.as_tensor(action, device="cuda"))[0]
         assert_close(row_of(a, slice(None)), row_of(b, slice(None)), f"step {t}")
+
+
+# -- gymnasium's wrappers compose with the batch -------------------------------------------------
+
+
+def test_gymnasium_vector_wrappers_compose(env_id, tmp_path):
+    from gymnasium.wrappers.vector import ArrayConversion, RecordEpisodeStatistics, RecordVideo
+
+    envs = gym.make_vec(env_id, num_envs=4, max_episode_steps=5, render_mode="rgb_array")
+    envs = RecordVideo(envs, str(tmp_path / "videos"), episode_trigger=lambda episode: episode == 0, video_length=6)
+    envs = RecordEpisodeStatistics(ArrayConversion(envs, env_xp=torch, target_xp=np))
+    envs.reset(seed=0)
+    lengths = []
+    for _ in range(12):
+        observation, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
+        assert isinstance(reward, np.ndarray)
+        if "episode" in info:
+            lengths += list(info["episode"]["l"][info["_episode"]])
+    envs.close()
+    assert lengths and all(length == 5 for length in lengths)
+    assert list((tmp_path / "videos").glob("*.mp4"))
