@@ -1,0 +1,231 @@
+"""The ``rewardgym`` command line: list the envs, run the quick-start demo, measure throughput.
+
+Each subcommand is a function ``<name>_command(args) -> int`` and one entry in ``build_parser``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+import rewardgym
+from rewardgym.envs.maze.generation import bfs_distances
+
+console = Console()
+
+Policy = Callable[[Any], Any]  # observation -> action
+
+BATCH_SIZES = (1, 64, 1024, 4096)
+DEMO_SEED = 0
+MAX_GIF_FRAMES = 200
+MAX_GIF_PIXELS = 320  # GIF frames are shrunk until their longer side is at most this
+GRID_MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # GridMaze's actions: up, right, down, left
+
+
+# -- argument types -----------------------------------------------------------------------------
+
+
+def env_id(name: str) -> str:
+    """A registered env id, given in full (``rewardgym/GridMaze-v0``) or without the namespace."""
+    known = rewardgym.registered_ids()
+    for candidate in (name, f"rewardgym/{name}"):
+        if candidate in known:
+            return candidate
+    raise argparse.ArgumentTypeError(f"unknown env id {name!r}; known ids: {', '.join(known)}")
+
+
+def positive_float(text: str) -> float:
+    """A float above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+# -- list ---------------------------------------------------------------------------------------
+
+
+def describe_space(space: spaces.Space) -> str:
+    """A short description of a space: a Box shows its bounds only where they are uniform; a Dict
+    lists each key with its space indented below."""
+    if isinstance(space, spaces.Dict):
+        return "\n".join(f"{key}\n  {describe_space(sub)}" for key, sub in space.spaces.items())
+    if isinstance(space, spaces.Box):
+        low, high = np.unique(space.low), np.unique(space.high)
+        bounds = f"{low[0]:g}, {high[0]:g}, " if len(low) == len(high) == 1 else ""
+        return f"Box({bounds}{space.shape}, {space.dtype})"
+    return str(space)
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Print every registered env with its spaces and reward variants."""
+    table = Table(title="rewardgym envs (default arguments)", title_justify="left", box=box.SIMPLE_HEAD)
+    table.show_edge, table.collapse_padding = False, True
+    table.add_column("id", no_wrap=True)
+    table.add_column("observation space", ratio=1)
+    table.add_column("action space")
+    table.add_column("rewards")
+    for env_name in rewardgym.registered_ids():
+        env = gym.make(env_name)
+        rewards = type(env.unwrapped.vector).reward_names()
+        spaces_ = describe_space(env.observation_space), describe_space(env.action_space)
+        table.add_row(env_name, *spaces_, "\n".join(rewards), end_section=True)
+        env.close()
+    console.print(table)
+    return 0
+
+
+# -- demo ---------------------------------------------------------------------------------------
+
+
+def geodesic_greedy_action(observation: np.ndarray) -> int:
+    """GridMaze (top-down observation): the move to the free neighbour fewest moves from the goal.
+
+    The distances come from a breadth-first search over the observed walls, so this climbs the
+    geodesic potential Φ = −(moves to the goal) / (optimal length) and walks a shortest path.
+    """
+    walls, agent, goal = observation.astype(bool)
+    distance = bfs_distances(walls, tuple(np.argwhere(goal)[0])).astype(float)
+    distance[distance < 0] = np.inf  # walls
+    row, column = np.argwhere(agent)[0]  # the border is all wall, so every neighbour is on the grid
+    return int(np.argmin([distance[row + d_row, column + d_column] for d_row, d_column in GRID_MOVES]))
+
+
+def random_policy(env: gym.Env) -> Policy:
+    """Uniformly random actions, seeded."""
+    env.action_space.seed(DEMO_SEED)
+    return lambda observation: env.action_space.sample()
+
+
+#: The envs the demo plays: id -> (how its policy acts, a policy for a made env).
+DEMO_POLICIES: dict[str, tuple[str, Callable[[gym.Env], Policy]]] = {
+    "rewardgym/GridMaze-v0": ("greedy on the geodesic potential", lambda env: geodesic_greedy_action),
+    "rewardgym/PointMaze-v0": ("random actions", random_policy),
+}
+
+
+def play_episode(env: gym.Env, policy: Policy) -> tuple[list[np.ndarray], bool]:
+    """Play one episode from ``DEMO_SEED``: the rendered frames (reset included) and whether it succeeded."""
+    observation, _ = env.reset(seed=DEMO_SEED)
+    frames = [env.render()]
+    terminated = truncated = success = False
+    while not (terminated or truncated):
+        observation, _, terminated, truncated, info = env.step(policy(observation))
+        frames.append(env.render())
+        success = bool(info["success"])
+    return frames, success
+
+
+def write_gif(path: Path, frames: Sequence[np.ndarray], fps: float) -> None:
+    """An endlessly looping GIF of at most ``MAX_GIF_FRAMES`` frames (evenly picked, the last kept)."""
+    import imageio.v3 as iio
+    from PIL import Image
+
+    stride = math.ceil((len(frames) - 1) / (MAX_GIF_FRAMES - 1))
+    picked = [*frames[:-1:stride], frames[-1]]
+    factor = math.ceil(max(frames[0].shape[:2]) / MAX_GIF_PIXELS)  # shrunk by averaging factor² pixels
+    small = [np.asarray(Image.fromarray(frame).reduce(factor)) for frame in picked]
+    iio.imwrite(path, np.stack(small), duration=1000 * stride / fps, loop=0)
+
+
+def demo_env(env_name: str, out: Path) -> list[Path]:
+    """Play one episode of ``env_name``; write its GIF and a PNG of the potential heat map."""
+    import imageio.v3 as iio
+
+    label, make_policy = DEMO_POLICIES[env_name]
+    env = gym.make(env_name, render_mode="rgb_array", render_potential=True)
+    frames, success = play_episode(env, make_policy(env))
+    fps = env.metadata["render_fps"]
+    env.close()
+
+    steps = len(frames) - 1
+    outcome = f"reached the goal in {steps} steps" if success else f"did not reach the goal in {steps} steps"
+    console.print(f"[bold]{env_name}[/bold] ({label}): {outcome}")
+    stem = env_name.split("/")[-1]
+    gif, png = out / f"{stem}.gif", out / f"{stem}_potential.png"
+    write_gif(gif, frames, fps)
+    iio.imwrite(png, frames[0])
+    return [gif, png]
+
+
+def throughput_markdown(env_ids: Sequence[str], seconds: float) -> str:
+    """Measure steps per second of ``env_ids`` at ``BATCH_SIZES``, as a markdown table."""
+    from rewardgym.throughput import markdown_table, throughput_table
+
+    with console.status(f"measuring throughput ({seconds:g} s per cell)..."):
+        rows = throughput_table(env_ids, batch_sizes=BATCH_SIZES, seconds=seconds)
+    return markdown_table(rows)
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Play, draw and time the maze envs; write everything under ``args.out``."""
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for env_name in DEMO_POLICIES:
+        written += demo_env(env_name, out)
+
+    table = throughput_markdown(rewardgym.registered_ids(), args.seconds)
+    print(table)
+    throughput = out / "throughput.md"
+    throughput.write_text(table + "\n")
+    written.append(throughput)
+
+    console.print("\nFiles written:")
+    for path in written:
+        console.print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)", highlight=False)
+    return 0
+
+
+# -- bench --------------------------------------------------------------------------------------
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    """Print the throughput table of ``args.ids``."""
+    print(throughput_markdown(args.ids, args.seconds))
+    return 0
+
+
+# -- the parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rewardgym`` parser: each subcommand sets ``run`` to its command function."""
+    parser = argparse.ArgumentParser(
+        prog="rewardgym", description="Sparse-reward Gymnasium envs: list them, run the demo, measure throughput."
+    )
+    parser.add_argument("--version", action="version", version=f"rewardgym {rewardgym.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    listing = commands.add_parser("list", help="list the registered envs, their spaces and reward variants")
+    listing.set_defaults(run=list_command)
+
+    demo = commands.add_parser("demo", help="play and draw the maze envs, then measure throughput")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder (default: %(default)s)")
+    demo.add_argument("--seconds", type=positive_float, default=0.5, help="seconds per throughput cell (default: %(default)s)")
+    demo.set_defaults(run=demo_command)
+
+    bench = commands.add_parser("bench", help="measure steps per second at several batch sizes")
+    bench.add_argument("--seconds", type=positive_float, default=2.0, help="seconds per cell (default: %(default)s)")
+    bench.add_argument("--ids", nargs="+", type=env_id, default=rewardgym.registered_ids(), metavar="ID", help="env ids (default: all)")
+    bench.set_defaults(run=bench_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``rewardgym`` command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)
