@@ -69,7 +69,10 @@ class LazyFrames(Sequence):
 
 
 class HumanWindow:
-    """A pygame window that shows frames at a fixed rate and stays responsive to the OS."""
+    """A pygame window that shows frames at a fixed rate and stays responsive to the OS.
+
+    Nothing opens until the first ``show``, so envs that never render in ``human`` mode pay nothing.
+    """
 
     def __init__(self, title: str, fps: int):
         self.title = title

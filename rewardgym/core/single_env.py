@@ -47,7 +47,7 @@ class SingleEnv(gym.Env):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.observation_space = self.vector.single_observation_space
         self.action_space = self.vector.single_action_space
-        self._window: rendering.HumanWindow | None = None
+        self._window = rendering.HumanWindow(type(self).__name__, self.metadata["render_fps"])
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -88,16 +88,11 @@ class SingleEnv(gym.Env):
         return None
 
     def _render_human(self) -> None:
-        if self.render_mode != "human":
-            return
-        if self._window is None:
-            self._window = rendering.HumanWindow(self.vector.name, self.metadata["render_fps"])
-        self._window.show(self.vector.render_frame(0))
+        if self.render_mode == "human":
+            self._window.show(self.vector.render_frame(0))
 
     def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self._window.close()
 
     def get_keys_to_action(self) -> dict[tuple[int, ...], int]:
         """Keyboard bindings for ``gymnasium.utils.play``, where the task defines them."""

@@ -125,7 +125,7 @@ class TorchVectorEnv(VectorEnv):
         self._needs_reset = torch.zeros(rows, dtype=torch.bool, device=self.device)
         self._phi: dict[str, Tensor] = {}
         self._was_reset = False
-        self._window: rendering.HumanWindow | None = None
+        self._window = rendering.HumanWindow(type(self).__name__, self.metadata["render_fps"])
 
     # -- what a task defines ------------------------------------------------------------------
 
@@ -315,14 +315,9 @@ class TorchVectorEnv(VectorEnv):
         return None
 
     def _render_human(self) -> None:
-        if self.render_mode != "human":
-            return
-        if self._window is None:
-            self._window = rendering.HumanWindow(self.name, self.metadata["render_fps"])
-        shown = min(self.num_envs, 9)
-        self._window.show(rendering.tile_frames([self.render_frame(row) for row in range(shown)]))
+        if self.render_mode == "human":
+            shown = min(self.num_envs, 9)
+            self._window.show(rendering.tile_frames([self.render_frame(row) for row in range(shown)]))
 
     def close_extras(self, **kwargs: Any) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        self._window.close()
