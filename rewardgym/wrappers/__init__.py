@@ -1,0 +1,1 @@
+"""Reward wrappers: potential shaping, reward transforms and intrinsic bonuses."""

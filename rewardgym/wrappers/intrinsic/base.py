@@ -1,0 +1,145 @@
+"""The protocol every intrinsic bonus follows, and the pieces bonuses share.
+
+A bonus sees transitions as a ``Transitions`` batch with leading shape ``(T, N)``: ``T`` steps of
+``N`` envs in time order (``T = 1`` when a wrapper steps online, a whole rollout in a callback).
+Observations arrive flattened to float features; rows marked not ``valid`` are not transitions
+(an autoreset step) and must neither earn a bonus nor enter any memory or statistics.
+
+- ``watch(transitions)``: see the batch before ``compute``; update observation statistics.
+- ``compute(transitions) -> (T, N)``: the bonus of each transition. Episodic bonuses scan the
+  steps in order, carrying per-env memory from call to call, and clear a row's memory after a
+  step where that row terminated or truncated.
+- ``update(transitions) -> metrics``: train the bonus's own model on the batch.
+- ``episodic``: whether the bonus belongs to one episode (memory cleared at every episode end)
+  or to the whole of training.
+
+Bonuses are ``torch.nn.Module``s, so ``state_dict()``/``load_state_dict()`` save and restore
+their networks, optimiser-free statistics and memories (registered buffers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import nn
+
+
+@dataclass
+class Transitions:
+    """``T`` steps of ``N`` envs: every field has leading shape ``(T, N)``."""
+
+    obs: torch.Tensor  # (T, N, D) float features of s_t
+    action: torch.Tensor  # (T, N) int64 for Discrete, (T, N, A) float for Box
+    next_obs: torch.Tensor  # (T, N, D) features of the true s_{t+1}, before any reset
+    terminated: torch.Tensor  # (T, N) bool
+    truncated: torch.Tensor  # (T, N) bool
+    valid: torch.Tensor  # (T, N) bool: False where the row did not make a transition
+
+    @property
+    def done(self) -> torch.Tensor:
+        return self.terminated | self.truncated
+
+    def flat_valid(self) -> Transitions:
+        """The valid transitions as one step of many envs, ``(1, V)``, for training on them."""
+        keep = self.valid.reshape(-1)
+        return Transitions(**{f.name: getattr(self, f.name).flatten(0, 1)[keep].unsqueeze(0) for f in fields(self)})
+
+    @staticmethod
+    def cat(batches: list[Transitions]) -> Transitions:
+        """Steps one after another: concatenate along time."""
+        return Transitions(**{f.name: torch.cat([getattr(b, f.name) for b in batches]) for f in fields(Transitions)})
+
+
+def flatten_observation(observation: Any) -> torch.Tensor:
+    """A batch of observations (tensor or dict of tensors) as float features ``(N, D)``; dict keys in sorted order."""
+    if isinstance(observation, dict):
+        return torch.cat([flatten_observation(observation[key]) for key in sorted(observation)], dim=-1)
+    return observation.reshape(observation.shape[0], -1).float()
+
+
+def feature_size(space: spaces.Space) -> int:
+    """The length of ``flatten_observation``'s features for one observation of ``space``."""
+    if isinstance(space, spaces.Dict):
+        return sum(feature_size(sub) for sub in space.spaces.values())
+    return int(np.prod(space.shape))
+
+
+def action_size(space: spaces.Space) -> int:
+    """Discrete: the number of actions (models take them one-hot); Box: the action's length."""
+    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape))
+
+
+def action_features(action: torch.Tensor, space: spaces.Space) -> torch.Tensor:
+    """Actions as float features: one-hot for Discrete, flattened for Box."""
+    if isinstance(space, spaces.Discrete):
+        return nn.functional.one_hot(action.long(), int(space.n)).float()
+    return action.reshape(*action.shape[: action.dim() - len(space.shape)], -1).float()
+
+
+def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for index, (inputs, outputs) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(inputs, outputs))
+        if index < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class RunningMeanStd(nn.Module):
+    """Running mean and variance of a stream of batches (Chan et al.'s parallel update)."""
+
+    def __init__(self, shape: tuple[int, ...] = (), epsilon: float = 1e-4):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("var", torch.ones(shape))
+        self.register_buffer("count", torch.tensor(epsilon))
+
+    def update(self, batch: torch.Tensor) -> None:
+        """Fold in a batch whose first dimension indexes samples."""
+        if batch.shape[0] == 0:
+            return
+        batch = batch.float()
+        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        delta = batch_mean - self.mean
+        total = self.count + batch_count
+        self.mean += delta * batch_count / total
+        self.var = (self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total) / total
+        self.count = total
+
+    def normalize(self, batch: torch.Tensor, clip: float = 5.0) -> torch.Tensor:
+        return ((batch - self.mean) / torch.sqrt(self.var + 1e-8)).clamp(-clip, clip)
+
+
+class Bonus(nn.Module):
+    """Base class of intrinsic bonuses: the env's spaces and size, and the protocol's defaults.
+
+    Subclasses set ``episodic`` and implement ``compute``; ``watch`` and ``update`` default to
+    doing nothing.
+    """
+
+    episodic: ClassVar[bool]
+
+    def __init__(self, env: Any):
+        super().__init__()
+        self.observation_space = env.single_observation_space
+        self.action_space = env.single_action_space
+        self.num_envs = env.num_envs
+        self.obs_size = feature_size(self.observation_space)
+        self.action_size = action_size(self.action_space)
+        self.device = torch.device(getattr(env, "device", "cpu"))
+
+    def watch(self, transitions: Transitions) -> None:
+        """See a batch before ``compute`` (e.g. to update observation statistics)."""
+
+    def compute(self, transitions: Transitions) -> torch.Tensor:
+        """The bonus of every transition, shape ``(T, N)``; 0 where not valid."""
+        raise NotImplementedError
+
+    def update(self, transitions: Transitions) -> dict[str, float]:
+        """Train the bonus's model on the batch; returns metrics to log."""
+        return {}
