@@ -80,7 +80,7 @@ def list_command(args: argparse.Namespace) -> int:
     table.add_column("rewards")
     for env_name in rewardgym.registered_ids():
         env = gym.make(env_name)
-        rewards = type(env.unwrapped.vector).reward_names()
+        rewards = env.unwrapped.reward_names()
         spaces_ = describe_space(env.observation_space), describe_space(env.action_space)
         table.add_row(env_name, *spaces_, "\n".join(rewards), end_section=True)
         env.close()
@@ -186,7 +186,7 @@ def demo_command(args: argparse.Namespace) -> int:
 
     console.print("\nFiles written:")
     for path in written:
-        console.print(f"  {path}  ({path.stat().st_size / 1024:.0f} KiB)", highlight=False)
+        console.print(f"  {path}  ({path.stat().st_size / 1024:.1f} KiB)", highlight=False)
     return 0
 
 

@@ -29,8 +29,10 @@ def new_surface(width: int, height: int) -> Any:
 
 
 def surface_to_frame(surface: Any) -> np.ndarray:
-    """Copy a pygame surface into an ``HxWx3 uint8`` array (pygame stores it as W×H)."""
-    return np.ascontiguousarray(np.transpose(pygame_module().surfarray.array3d(surface), (1, 0, 2)))
+    """Copy a pygame surface into an ``HxWx3 uint8`` array."""
+    width, height = surface.get_size()
+    pixels = pygame_module().image.tobytes(surface, "RGB")
+    return np.frombuffer(pixels, dtype=np.uint8).reshape(height, width, 3).copy()
 
 
 def tile_frames(frames: Sequence[np.ndarray], columns: int | None = None) -> np.ndarray:

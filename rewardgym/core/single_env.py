@@ -56,6 +56,11 @@ class SingleEnv(gym.Env):
         vector_metadata = cls.vector_class.metadata
         cls.metadata = {"render_modes": vector_metadata["render_modes"], "render_fps": vector_metadata["render_fps"]}
 
+    @classmethod
+    def reward_names(cls) -> list[str]:
+        """Every named reward variant this env accepts."""
+        return cls.vector_class.reward_names()
+
     @property
     def spec(self) -> gym.envs.registration.EnvSpec | None:
         return self.vector.spec
