@@ -1,0 +1,96 @@
+"""Intrinsic bonuses for SB3's on-policy algorithms, added where GAE can see them.
+
+SB3 computes returns and advantages at the end of ``collect_rollouts`` and only then calls
+``on_rollout_end``; adding a bonus to the rewards after that (as RLeXplore's examples do) never
+reaches the advantages. This callback records each step's transition, computes its bonus as the
+rollout is collected (so episodic bonuses see steps in order), and at the rollout's end adds
+``coef ·`` the normalised bonus to the buffer's rewards, recomputes returns and advantages with
+the same last values, then trains the bonus model on the rollout.
+
+The intrinsic reward here shares PPO's one value head and γ, so it is an episodic stream:
+suitable for episodic bonuses (E3B, NGU, episodic counts); for a global bonus whose stream should
+not stop at episode ends, use a two-value-head agent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, flatten_observation
+
+
+def _as_tensor(observation: Any, device: torch.device) -> Any:
+    if isinstance(observation, dict):
+        return {key: _as_tensor(value, device) for key, value in observation.items()}
+    return torch.as_tensor(np.asarray(observation), device=device)
+
+
+class IntrinsicBonusCallback(BaseCallback):
+    """Add ``coef ·`` a bonus, divided by the running std of the bonus, to PPO's rollouts.
+
+    Logs ``intrinsic/bonus_mean``, ``intrinsic/reward_mean`` and the bonus's update metrics.
+    """
+
+    def __init__(self, bonus: Bonus, coef: float = 1.0, normalize: bool = True, verbose: int = 0):
+        super().__init__(verbose)
+        self.bonus = bonus
+        self.coef = coef
+        self.normalize = normalize
+        self._scale = RunningMeanStd().to(bonus.device)
+        self._steps: list[Transitions] = []
+        self._bonuses: list[torch.Tensor] = []
+
+    def _on_rollout_start(self) -> None:
+        self._steps, self._bonuses = [], []
+
+    def _on_step(self) -> bool:
+        device = self.bonus.device
+        dones = np.asarray(self.locals["dones"], dtype=bool)
+        infos = self.locals["infos"]
+        truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos], dtype=bool)
+        next_obs = self.locals["new_obs"]
+        if dones.any():  # the true last observation, not the reset one SB3 hands the policy
+            next_obs = _replace_rows(next_obs, {i: infos[i]["terminal_observation"] for i in np.flatnonzero(dones)})
+        step = Transitions(
+            obs=flatten_observation(_as_tensor(self.model._last_obs, device)).unsqueeze(0),
+            action=torch.as_tensor(np.asarray(self.locals["actions"]), device=device).unsqueeze(0),
+            next_obs=flatten_observation(_as_tensor(next_obs, device)).unsqueeze(0),
+            terminated=torch.as_tensor(dones & ~truncated, device=device).unsqueeze(0),
+            truncated=torch.as_tensor(truncated, device=device).unsqueeze(0),
+            valid=torch.ones((1, len(dones)), dtype=torch.bool, device=device),
+        )
+        self.bonus.watch(step)
+        with torch.no_grad():
+            self._bonuses.append(self.bonus.compute(step)[0])
+        self._steps.append(step)
+        return True
+
+    def _on_rollout_end(self) -> None:
+        raw = torch.stack(self._bonuses)  # (n_steps, n_envs), aligned with the buffer's rows
+        bonus = raw
+        if self.normalize:
+            self._scale.update(bonus.reshape(-1))
+            bonus = bonus / torch.sqrt(self._scale.var + 1e-8)
+        intrinsic = (self.coef * bonus).cpu().numpy()
+        buffer = self.model.rollout_buffer
+        buffer.rewards += intrinsic
+        buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
+
+        metrics = self.bonus.update(Transitions.cat(self._steps))
+        self.logger.record("intrinsic/bonus_mean", float(raw.mean()))
+        self.logger.record("intrinsic/reward_mean", float(intrinsic.mean()))
+        for name, value in metrics.items():
+            self.logger.record(f"intrinsic/{name}", value)
+
+def _replace_rows(batch: Any, rows: dict[int, Any]) -> Any:
+    """A copy of a batched observation (array or dict of arrays) with some rows replaced."""
+    if isinstance(batch, dict):
+        return {key: _replace_rows(value, {i: row[key] for i, row in rows.items()}) for key, value in batch.items()}
+    batch = np.array(batch, copy=True)
+    for i, row in rows.items():
+        batch[i] = row
+    return batch

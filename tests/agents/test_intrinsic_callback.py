@@ -1,0 +1,90 @@
+"""The intrinsic-bonus callback for PPO: the bonus reaches the advantages, exactly as GAE would."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from rewardgym.agents import SB3VecEnv
+from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback
+from rewardgym.wrappers.intrinsic.base import Bonus
+
+
+class AgentRowBonus(Bonus):
+    """A deterministic test bonus: the agent's row in the top-down observation, plus one."""
+
+    episodic = False
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.seen: list = []
+
+    def compute(self, transitions):
+        self.seen.append(transitions)
+        grid = int(round((self.obs_size / 3) ** 0.5))
+        agent = transitions.next_obs.reshape(*transitions.next_obs.shape[:2], 3, grid * grid)[:, :, 1]
+        return (agent.argmax(-1) // grid).float() + 1.0
+
+
+class BufferSnapshot(BaseCallback):
+    """Copies the rollout buffer when the rollout ends (training later reshapes it)."""
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        self.rewards, self.advantages = buffer.rewards.copy(), buffer.advantages.copy()
+        self.values, self.returns, self.episode_starts = buffer.values.copy(), buffer.returns.copy(), buffer.episode_starts.copy()
+
+
+def gae(rewards, values, episode_starts, last_values, last_dones, gamma, lam):
+    """Generalised advantage estimation, written out independently of SB3."""
+    advantages = np.zeros_like(rewards)
+    running = 0.0
+    for t in reversed(range(len(rewards))):
+        if t == len(rewards) - 1:
+            not_done, next_values = 1.0 - last_dones, last_values
+        else:
+            not_done, next_values = 1.0 - episode_starts[t + 1], values[t + 1]
+        delta = rewards[t] + gamma * next_values * not_done - values[t]
+        running = delta + gamma * lam * not_done * running
+        advantages[t] = running
+    return advantages
+
+
+def test_callback_changes_advantages_exactly_as_gae_on_rewards_plus_bonus():
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4, size=3, autoreset_mode="SameStep", max_episode_steps=9)
+    env = SB3VecEnv(envs)
+    bonus = AgentRowBonus(envs)
+    before, after = BufferSnapshot(), BufferSnapshot()
+    intrinsic = IntrinsicBonusCallback(bonus, coef=0.5, normalize=False)
+    model = PPO("MlpPolicy", env, n_steps=16, batch_size=32, n_epochs=1, gamma=0.9, gae_lambda=0.8, seed=0)
+    model.learn(64, callback=CallbackList([before, intrinsic, after]))
+
+    expected_bonus = torch.stack([b for b in intrinsic._bonuses]).numpy()
+    np.testing.assert_allclose(after.rewards, before.rewards + 0.5 * expected_bonus, rtol=1e-6)
+    last_values = intrinsic.locals["values"].cpu().numpy().flatten()
+    expected = gae(after.rewards, after.values, after.episode_starts, last_values,
+                   np.asarray(intrinsic.locals["dones"], dtype=np.float32), 0.9, 0.8)
+    np.testing.assert_allclose(after.advantages, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(after.advantages, before.advantages)
+    np.testing.assert_allclose(after.returns, after.advantages + after.values, rtol=1e-6)
+
+
+def test_callback_hands_the_bonus_true_last_observations():
+    """Every transition the bonus sees moves the agent at most one square (never to a reset position)."""
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4, size=3, autoreset_mode="SameStep", max_episode_steps=5)
+    bonus = AgentRowBonus(envs)
+    model = PPO("MlpPolicy", SB3VecEnv(envs), n_steps=20, batch_size=40, n_epochs=1, seed=0)
+    model.learn(80, callback=IntrinsicBonusCallback(bonus))
+    grid = 7
+    for step in bonus.seen:
+        before = step.obs.reshape(4, 3, grid * grid)[:, 1].argmax(-1)
+        after = step.next_obs.reshape(4, 3, grid * grid)[:, 1].argmax(-1)
+        moved = (before // grid - after // grid).abs() + (before % grid - after % grid).abs()
+        assert (moved <= 1).all()
+    assert any(bool(step.truncated.any()) for step in bonus.seen)
