@@ -49,7 +49,7 @@ def potential_shaping(phi_before: Tensor, phi_after: Tensor, terminated: Tensor,
 
     Φ of a terminal state is zero; a truncated state keeps its Φ, since the episode was only cut.
     """
-    return gamma * (~terminated) * phi_after - phi_before
+    return gamma * torch.where(terminated, 0.0, phi_after) - phi_before
 
 
 class TorchVectorEnv(VectorEnv):

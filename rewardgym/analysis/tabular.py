@@ -1,0 +1,160 @@
+"""Small envs as explicit tabular MDPs, for exact computations: values, optimal policies, reward distances.
+
+A ``TabularMDP`` holds dense ``(S, A, S)`` tensors, so it is meant for small levels (a GridMaze of
+size 2–6 has tens to a few hundred states). ``grid_maze_mdp`` builds one from a GridMaze row by
+running the env's own code on every state; ``value_iteration`` and ``policy_values`` solve it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from rewardgym.core import TorchVectorEnv
+from rewardgym.envs.maze.grid_maze import GridMazeVector
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class TabularMDP:
+    """An enumerated MDP with ``S`` states and ``A`` actions; its float tensors are float64.
+
+    Attributes:
+        transition: ``(S, A, S)``, ``τ(s' | s, a)``; every row sums to 1. Terminal states are
+            absorbing (they loop to themselves under every action).
+        terminal: ``(S,)`` bool, the states where an episode terminates.
+        start: the index of the start state.
+        observations: ``(S, ...)``, the env's observation of each state.
+        reward: ``(S, A, S)``, the env's sparse reward ``R(s, a, s')`` on every triple, possible
+            transition or not; zero out of terminal states (the env never steps from them). None
+            if the MDP was built without one.
+        potentials: each env potential Φ at every state, ``(S,)`` by name.
+    """
+
+    transition: Tensor
+    terminal: Tensor
+    start: int
+    observations: Tensor
+    reward: Tensor | None = None
+    potentials: dict[str, Tensor] = field(default_factory=dict)
+
+    def shaping(self, potential: Tensor, gamma: float) -> Tensor:
+        """Potential shaping of every triple, ``(S, A, S)``: ``F(s, a, s') = γ·Φ̃(s') − Φ̃(s)``.
+
+        Here ``Φ̃ = (1 − terminal)·Φ`` for a potential ``Φ`` of shape ``(S,)``.
+        On every transition the env takes (out of a non-terminal state) this is the env's own
+        shaping term ``γ·(1 − terminal(s'))·Φ(s') − Φ(s)`` (``core.potential_shaping``); zeroing Φ on
+        terminal ``s`` as well makes it exact potential shaping on all of ``S × A × S``.
+        """
+        phi = potential.to(self.transition) * ~self.terminal
+        return (gamma * phi[None, None, :] - phi[:, None, None]).expand_as(self.transition)
+
+
+def grid_maze_mdp(envs: TorchVectorEnv, row: int = 0) -> TabularMDP:
+    """The MDP of the level that row ``row`` of a reset GridMaze vector env is playing.
+
+    States are the free squares of the level (in flat-index order), actions the env's four moves.
+    Everything comes from running the env's own code with the agent placed on each square in turn:
+    ``_transition`` for the moves (a move into a wall stays), ``_success`` for the terminal goal,
+    the ``sparse`` reward term for ``R(s, a, s') = sparse(s')`` (1 on arriving at the goal),
+    ``_observe`` and ``current_potentials`` for the observations and the geodesic and euclidean Φ.
+    The env's ``position`` is saved first and put back afterwards, so the env is left as it was;
+    other rows are stepped along but restored too, and no random stream is drawn from.
+    """
+    env = envs.unwrapped
+    if not isinstance(env, GridMazeVector):
+        raise TypeError(f"grid_maze_mdp needs a GridMaze vector env, got {type(env).__name__}")
+    if not env._was_reset:
+        raise ValueError("grid_maze_mdp needs an env that has been reset (it reads the level each row plays)")
+    walls = env.levels["walls"][env.level[row]]
+    squares = torch.nonzero(~walls).squeeze(1).tolist()
+    state_of = {square: state for state, square in enumerate(squares)}
+    num_states, num_actions = len(squares), int(env.single_action_space.n)
+
+    observations, terminal, arrival_reward, next_state = [], [], [], []
+    potentials: dict[str, list[Tensor]] = {name: [] for name in env.potentials}
+    saved = env.position
+
+    def place(square: int) -> None:
+        env.position = saved.clone()
+        env.position[row] = square
+
+    try:
+        for square in squares:
+            place(square)
+            observations.append(env._observe()[row].clone())
+            success = env._success()
+            terminal.append(bool(success[row]))
+            arrival_reward.append(float(env._reward_terms(success)["sparse"][row]))
+            for name, value in env.current_potentials().items():
+                potentials[name].append(value[row])
+            for action in range(num_actions):
+                place(square)
+                env._transition(torch.full((env.num_envs,), action, device=env.device))
+                next_state.append(state_of[int(env.position[row])])
+    finally:
+        env.position = saved
+
+    float64 = {"dtype": torch.float64, "device": env.device}
+    terminal_t = torch.tensor(terminal, device=env.device)
+    next_t = torch.tensor(next_state, device=env.device).view(num_states, num_actions)
+    next_t = torch.where(terminal_t[:, None], torch.arange(num_states, device=env.device)[:, None], next_t)
+    transition = torch.nn.functional.one_hot(next_t, num_states).to(**float64)
+    reward = torch.tensor(arrival_reward, **float64)[None, None, :] * ~terminal_t[:, None, None]
+    return TabularMDP(
+        transition=transition,
+        terminal=terminal_t,
+        start=state_of[int(env.levels["start"][env.level[row]])],
+        observations=torch.stack(observations),
+        reward=reward.expand(num_states, num_actions, num_states).clone(),
+        potentials={name: torch.stack(values).to(**float64) for name, values in potentials.items()},
+    )
+
+
+def expected_reward(transition: Tensor, reward: Tensor) -> Tensor:
+    """``r(s, a) = Σ_s' τ(s' | s, a)·R(s, a, s')``, shape ``(S, A)``."""
+    return (transition * reward).sum(-1)
+
+
+def value_iteration(
+    mdp: TabularMDP, reward: Tensor, gamma: float, tol: float = 1e-10, max_iterations: int = 100_000
+) -> tuple[Tensor, Tensor]:
+    """Optimal values and action values of ``reward`` (``(S, A, S)``) in ``mdp``.
+
+    Iterates ``Q(s, a) = Σ_s' τ(s' | s, a)·[R(s, a, s') + γ·V(s')]``, ``V(s) = max_a Q(s, a)``, with
+    ``V = Q = 0`` on terminal states, until ``V`` moves by less than ``tol``. Returns ``(V (S,), Q (S, A))``;
+    a greedy optimal policy is ``Q.argmax(1)``. Raises ``RuntimeError`` if it has not converged
+    after ``max_iterations`` sweeps (with γ = 1, a reward that pays for looping forever).
+    """
+    reward = reward.to(mdp.transition)
+    immediate = expected_reward(mdp.transition, reward)
+    live = (~mdp.terminal).to(reward)[:, None]
+    values = torch.zeros(mdp.transition.shape[0], dtype=reward.dtype, device=reward.device)
+    for _ in range(max_iterations):
+        q = (immediate + gamma * mdp.transition @ values) * live
+        new_values = q.amax(1)
+        if (new_values - values).abs().max() < tol:
+            return new_values, q
+        values = new_values
+    raise RuntimeError(f"value iteration did not converge to {tol} in {max_iterations} sweeps (gamma={gamma})")
+
+
+def policy_values(
+    transition: Tensor, reward: Tensor, policy: Tensor, gamma: float, terminal: Tensor | None = None
+) -> Tensor:
+    """``V^π`` (``(S,)``) of a stochastic policy ``π`` (``(S, A)`` probabilities), by a linear solve.
+
+    ``V = (I − γ P_π)⁻¹ r_π`` with ``P_π(s, s') = Σ_a π(a|s) τ(s'|s, a)`` and
+    ``r_π(s) = Σ_a π(a|s) r(s, a)``. States in ``terminal`` get ``V = 0`` (their rows of ``P_π`` and
+    ``r_π`` are zeroed); without ``terminal`` the MDP runs forever and ``γ < 1`` is needed.
+    """
+    policy = policy.to(transition)
+    p_pi = torch.einsum("sa,sat->st", policy, transition)
+    r_pi = (policy * expected_reward(transition, reward.to(transition))).sum(1)
+    if terminal is not None:
+        live = (~terminal).to(transition)
+        p_pi, r_pi = p_pi * live[:, None], r_pi * live
+    identity = torch.eye(len(r_pi), dtype=transition.dtype, device=transition.device)
+    return torch.linalg.solve(identity - gamma * p_pi, r_pi)
