@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rewardgym.wrappers.shaping import PotentialShaping, VectorPotentialShaping
 from rewardgym.wrappers.transforms import CappedReward, GatedReward, SaturatingSum
-from tests.conftest import EASY_KWARGS
+from tests.conftest import EASY_KWARGS, cuda
 from tests.wrappers.scripted import ScriptedVectorEnv, boundary_scripts
 
 MODES = st.sampled_from(list(AutoresetMode))
@@ -172,3 +172,39 @@ def test_shaping_runs_on_a_rewardgym_batch_in_every_mode():
             assert torch.isfinite(reward).all()
             if mode == AutoresetMode.DISABLED and bool((terminated | truncated).any()):
                 envs.reset(options={"reset_mask": (terminated | truncated).numpy()})
+
+
+def test_intrinsic_reward_clears_episodic_memory_on_a_reset_mid_episode():
+    from rewardgym.wrappers.intrinsic import CountBonus, IntrinsicReward
+
+    def bonuses(wrapper, actions):
+        return [wrapper.step(action)[4]["bonus"].clone() for action in actions]
+
+    make = lambda: gym.make_vec("rewardgym/GridMaze-v0", num_envs=3, size=3, num_levels=1, autoreset_mode="Disabled")  # noqa: E731
+    actions = [np.array([1, 2, 3]), np.array([3, 0, 1]), np.array([2, 2, 0])] * 3
+    fresh = IntrinsicReward(make(), CountBonus(make(), episodic=True), normalize="none")
+    fresh.reset(seed=0)
+    expected = bonuses(fresh, actions)
+
+    reused_env = make()
+    reused = IntrinsicReward(reused_env, CountBonus(reused_env, episodic=True), normalize="none")
+    reused.reset(seed=0)
+    bonuses(reused, actions[:4])  # part of an episode, then a reset that no ended step announced
+    reused.reset(seed=0)
+    for got, want in zip(bonuses(reused, actions), expected):
+        torch.testing.assert_close(got, want)
+
+
+@cuda
+def test_wrappers_keep_tensors_on_the_envs_device():
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=8, device="cuda")
+    for wrapper in (
+        VectorPotentialShaping(envs, lambda obs: obs.float().sum((1, 2, 3)), gamma=0.9),
+        SaturatingSum(envs, {"sparse": 1.0, "shaping_geodesic": 1.0}),
+        GatedReward(envs, "shaping_geodesic", lambda step: step.info["reward_terms"]["shaping_euclidean"] > 0),
+        CappedReward(envs, "shaping_geodesic", cap=0.5),
+    ):
+        wrapper.reset(seed=0)
+        for _ in range(3):
+            _, reward, *_ = wrapper.step(torch.randint(0, 4, (8,), device="cuda"))
+            assert reward.device.type == "cuda"

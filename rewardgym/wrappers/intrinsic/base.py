@@ -10,6 +10,8 @@ Observations arrive flattened to float features; rows marked not ``valid`` are n
   steps in order, carrying per-env memory from call to call, and clear a row's memory after a
   step where that row terminated or truncated.
 - ``update(transitions) -> metrics``: train the bonus's own model on the batch.
+- ``episode_started(rows)``: the rows begin new episodes by a reset that no ended step
+  announced (``reset()``, ``reset_mask``); episodic bonuses clear those rows' memory.
 - ``episodic``: whether the bonus belongs to one episode (memory cleared at every episode end)
   or to the whole of training.
 
@@ -20,7 +22,7 @@ their networks, optimiser-free statistics and memories (registered buffers).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -104,7 +106,8 @@ class RunningMeanStd(nn.Module):
         if batch.shape[0] == 0:
             return
         batch = batch.float()
-        batch_mean, batch_var, batch_count = batch.mean(0), batch.var(0, unbiased=False), batch.shape[0]
+        batch_mean, batch_count = batch.mean(0), batch.shape[0]
+        batch_var = (batch - batch_mean).square_().mean(0)  # ten times faster than Tensor.var here
         delta = batch_mean - self.mean
         total = self.count + batch_count
         self.mean += delta * batch_count / total
@@ -118,11 +121,11 @@ class RunningMeanStd(nn.Module):
 class Bonus(nn.Module):
     """Base class of intrinsic bonuses: the env's spaces and size, and the protocol's defaults.
 
-    Subclasses set ``episodic`` and implement ``compute``; ``watch`` and ``update`` default to
-    doing nothing.
+    Subclasses set ``episodic`` and implement ``compute``; ``watch``, ``update`` and
+    ``episode_started`` default to doing nothing.
     """
 
-    episodic: ClassVar[bool]
+    episodic: bool
 
     def __init__(self, env: Any):
         super().__init__()
@@ -143,3 +146,6 @@ class Bonus(nn.Module):
     def update(self, transitions: Transitions) -> dict[str, float]:
         """Train the bonus's model on the batch; returns metrics to log."""
         return {}
+
+    def episode_started(self, rows: torch.Tensor) -> None:
+        """Rows ``rows`` (bool, ``(N,)``) begin new episodes."""

@@ -57,41 +57,43 @@ class IntrinsicReward(EpisodeRewardWrapper):
         self._pending: list[Transitions] = []
 
     def episode_started(self, rows: torch.Tensor, observation: Any) -> None:
-        features = flatten_observation(observation)
+        features = flatten_observation(observation).to(self.bonus.device)
         self._previous = features if self._previous is None else torch.where(rows.unsqueeze(1), features, self._previous)
+        self.bonus.episode_started(rows.to(self.bonus.device))
 
     def reward(self, step: VectorStep) -> torch.Tensor:
         transitions = Transitions(
             obs=self._previous.unsqueeze(0),
             action=torch.as_tensor(step.action, device=self.bonus.device).unsqueeze(0),
-            next_obs=flatten_observation(step.next_obs).unsqueeze(0),
-            terminated=step.terminated.unsqueeze(0),
-            truncated=step.truncated.unsqueeze(0),
-            valid=step.valid.unsqueeze(0),
+            next_obs=flatten_observation(step.next_obs).to(self.bonus.device).unsqueeze(0),
+            terminated=step.terminated.to(self.bonus.device).unsqueeze(0),
+            truncated=step.truncated.to(self.bonus.device).unsqueeze(0),
+            valid=step.valid.to(self.bonus.device).unsqueeze(0),
         )
         self.bonus.watch(transitions)
         with torch.no_grad():
-            bonus = self.bonus.compute(transitions)[0] * step.valid
-        intrinsic = self.coef * self._normalized(bonus, step)
-        self._previous = flatten_observation(step.observation)
+            bonus = self.bonus.compute(transitions)[0] * transitions.valid[0]
+        intrinsic = (self.coef * self._normalized(bonus, transitions)).to(step.reward.device)
+        self._previous = flatten_observation(step.observation).to(self.bonus.device)
 
         self._pending.append(transitions)
         if len(self._pending) == self.update_every:
             self.metrics = self.bonus.update(Transitions.cat(self._pending))
             self._pending = []
 
-        step.info = {**step.info, "reward_extrinsic": step.reward, "reward_intrinsic": intrinsic, "bonus": bonus}
+        step.info = {**step.info, "reward_extrinsic": step.reward, "reward_intrinsic": intrinsic,
+                     "bonus": bonus.to(step.reward.device)}
         return step.reward + intrinsic
 
-    def _normalized(self, bonus: torch.Tensor, step: VectorStep) -> torch.Tensor:
+    def _normalized(self, bonus: torch.Tensor, transitions: Transitions) -> torch.Tensor:
         if self.normalize == "none":
             return bonus
-        valid = step.valid
+        valid = transitions.valid[0]
         if self.normalize == "return":
             self._discounted = torch.where(valid, self._discounted * self.gamma + bonus, self._discounted)
             self._bonus_scale.update(self._discounted[valid])
             if self.bonus.episodic:  # an episodic stream's return restarts with the episode
-                self._discounted = torch.where(step.terminated | step.truncated, 0.0, self._discounted)
+                self._discounted = torch.where(transitions.done[0], 0.0, self._discounted)
         else:
             self._bonus_scale.update(bonus[valid])
         return bonus / torch.sqrt(self._bonus_scale.var + 1e-8)

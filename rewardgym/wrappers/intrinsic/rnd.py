@@ -1,0 +1,107 @@
+"""Random Network Distillation (Burda et al. 2019): novelty as the error of predicting a random network."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from rewardgym.core.validation import check_float, check_int
+from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, mlp
+
+
+class RND(Bonus):
+    """RND: ``r = mean_j (f̂_j(x') − f_j(x'))²`` with ``x'`` the normalised next observation.
+
+    ``f`` is a frozen, randomly initialised MLP; the predictor ``f̂`` (same shape) is trained by
+    MSE to match it on the states the agent visits, so the error stays high only on states
+    unlike those seen. The error is the **mean** over the ``latent`` features (rllte's choice;
+    CleanRL sums and halves): a constant factor that the reward normalisation of
+    ``IntrinsicReward`` removes anyway.
+
+    Observations are normalised by the bonus's own running mean and std of next-observation
+    features (updated in ``watch`` from the valid rows only) and clipped to ``[−obs_clip,
+    obs_clip]``, as in the paper. Unlike CleanRL, the statistics are not seeded by random-action
+    steps before training: the first batch seen sets them.
+
+    Global, not episodic: the predictor and the observation statistics belong to the whole of
+    training and nothing is reset at an episode's end.
+
+    Args (``latent``, ``lr`` and ``update_proportion`` default to rllte's RND values; the paper
+    and CleanRL use lr 1e-4, 512 features and ``update_proportion`` 0.25, with CNNs):
+        env: the vector env the bonus is for.
+        latent: features of ``f`` and ``f̂`` (128).
+        hidden: width of their two hidden layers (256, this suite's choice); LeakyReLU between
+            layers, as the paper's networks.
+        lr: Adam learning rate of ``f̂`` (1e-3).
+        update_proportion: each valid transition enters a training step with this probability
+            (1.0: all of them).
+        obs_clip: the clip of the normalised observations (5.0, the paper's).
+
+    Each ``update`` is one Adam step on the batch's chosen transitions.
+
+    ``novelty(features)`` gives the error of any batch of states; NovelD builds on it.
+    """
+
+    episodic = False
+    #: How many ``latent``-sized outputs the frozen network has (RDD's has a mean and a spread).
+    target_heads: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        env: Any,
+        latent: int = 128,
+        hidden: int = 256,
+        lr: float = 1e-3,
+        update_proportion: float = 1.0,
+        obs_clip: float = 5.0,
+    ):
+        super().__init__(env)
+        latent = check_int("latent", latent, 1)
+        hidden = check_int("hidden", hidden, 1)
+        self.update_proportion = check_float("update_proportion", update_proportion, 0.0, 1.0)
+        self.obs_clip = check_float("obs_clip", obs_clip, 0.0, 1e6)
+        self.obs_rms = RunningMeanStd((self.obs_size,))
+        target = mlp([self.obs_size, hidden, hidden, latent * self.target_heads], nn.LeakyReLU)
+        self.target = target.requires_grad_(False)
+        self.predictor = mlp([self.obs_size, hidden, hidden, latent], nn.LeakyReLU)
+        self.optimizer = torch.optim.Adam(self.predictor.parameters(), lr=check_float("lr", lr, 0.0, 1.0))
+        self.to(self.device)
+
+    def watch(self, transitions: Transitions) -> None:
+        """Fold the valid next observations into the observation statistics."""
+        self.obs_rms.update(transitions.next_obs[transitions.valid])
+
+    def compute(self, transitions: Transitions) -> torch.Tensor:
+        return torch.where(transitions.valid, self.novelty(transitions.next_obs), 0.0)
+
+    @torch.no_grad()
+    def novelty(self, features: torch.Tensor) -> torch.Tensor:
+        """The bonus of states given as raw ``flatten_observation`` features ``(..., D)``: shape ``(...)``.
+
+        Uses the current observation statistics and predictor; changes nothing.
+        """
+        inputs = self.normalize(features)
+        return (self.predictor(inputs) - self.target(inputs)).pow(2).mean(-1)
+
+    def normalize(self, features: torch.Tensor) -> torch.Tensor:
+        """Raw observation features as the networks see them: standardised, then clipped."""
+        return self.obs_rms.normalize(features, self.obs_clip)
+
+    def training_target(self, inputs: torch.Tensor) -> torch.Tensor:
+        """What the predictor is regressed on for normalised ``inputs``: here the frozen network's output."""
+        return self.target(inputs)
+
+    def update(self, transitions: Transitions) -> dict[str, float]:
+        """One Adam step of the predictor on the valid next observations (a random ``update_proportion`` of them)."""
+        next_obs = transitions.next_obs[transitions.valid]
+        chosen = torch.rand(next_obs.shape[0], device=next_obs.device) < self.update_proportion
+        if not bool(chosen.any()):
+            return {}
+        inputs = self.normalize(next_obs[chosen])
+        loss = (self.predictor(inputs) - self.training_target(inputs)).pow(2).mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"predictor_loss": loss.item()}
