@@ -129,6 +129,19 @@ def play_episode(env: gym.Env, policy: Policy) -> tuple[list[np.ndarray], bool]:
     return frames, success
 
 
+def write_video(path: Path, frames: Sequence[np.ndarray], fps: float) -> None:
+    """An episode as ``.gif`` (looping, frames thinned and shrunk) or ``.mp4`` (every frame)."""
+    if path.suffix == ".gif":
+        write_gif(path, frames, fps)
+    elif path.suffix == ".mp4":
+        import imageio.v3 as iio
+
+        even = [frame[: frame.shape[0] // 2 * 2, : frame.shape[1] // 2 * 2] for frame in frames]  # H.264 needs even sizes
+        iio.imwrite(path, np.stack(even), fps=fps, codec="libx264")
+    else:
+        raise ValueError(f"the video must end in .gif or .mp4, got {path}")
+
+
 def write_gif(path: Path, frames: Sequence[np.ndarray], fps: float) -> None:
     """An endlessly looping GIF of at most ``MAX_GIF_FRAMES`` frames (evenly picked, the last kept)."""
     import imageio.v3 as iio
@@ -199,13 +212,93 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- train, eval, render, play ------------------------------------------------------------------
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``name=value`` with the value read as YAML (``size=7``, ``generator=wilson``, ``braid=0.2``)."""
+    import yaml
+
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    return name, yaml.safe_load(value)
+
+
+def train_command(args: argparse.Namespace) -> int:
+    """Train a baseline (or resume one) and evaluate it."""
+    from rewardgym.agents.training import RunConfig, evaluate, train
+
+    config = RunConfig(env_id=args.env, algo=args.algo, reward=args.reward, bonus=args.bonus, bonus_coef=args.bonus_coef,
+                       steps=args.steps, seed=args.seed, num_envs=args.num_envs, checkpoint_every=args.checkpoint_every,
+                       env_kwargs=dict(args.env_kwargs))
+    try:
+        train(config, args.out, resume=args.resume)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: a checkpoint is in {args.out / 'checkpoints'}; continue with --resume")
+        return 130
+    print_evaluation(evaluate(args.out, episodes=args.eval_episodes))
+    return 0
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    """Evaluate a run's final model on the sparse task."""
+    from rewardgym.agents.training import evaluate
+
+    print_evaluation(evaluate(args.run_dir, episodes=args.episodes))
+    return 0
+
+
+def print_evaluation(result: dict[str, Any]) -> None:
+    low, high = result["success_rate_95ci"]
+    r_low, r_high = result["return_mean"], result["return_95ci"]
+    table = Table(box=box.SIMPLE_HEAD)
+    for column in ("run", "episodes", "success rate (95% CI)", "sparse return (95% CI)"):
+        table.add_column(column)
+    table.add_row(result["run"], str(result["episodes"]), f"{result['success_rate']:.2f} ({low:.2f}–{high:.2f})",
+                  f"{r_low:.3f} ({r_high[0]:.3f}–{r_high[1]:.3f})")
+    console.print(table)
+
+
+def render_command(args: argparse.Namespace) -> int:
+    """Record one episode of a trained run (its policy) or of an env id (random actions)."""
+    target = args.target
+    if Path(target).is_dir():
+        from rewardgym.agents.training import ALGORITHMS, RunConfig
+
+        config = RunConfig.load(Path(target))
+        model = ALGORITHMS[config.algo].load(Path(target) / "model.zip")
+        env = gym.make(config.env_id, render_mode="rgb_array", **config.env_kwargs)
+        policy: Policy = lambda observation: model.predict(observation, deterministic=True)[0]  # noqa: E731
+        label = f"the policy of {target}"
+    else:
+        env = gym.make(env_id(target), render_mode="rgb_array", **dict(args.env_kwargs))
+        policy, label = random_policy(env), "random actions"
+    frames, success = play_episode(env, policy)
+    write_video(args.out, frames, env.metadata["render_fps"])
+    console.print(f"{label}: {'success' if success else 'no success'} in {len(frames) - 1} steps -> {args.out}")
+    return 0
+
+
+def play_command(args: argparse.Namespace) -> int:
+    """Play a discrete-action env with the keyboard (w a s d) in a pygame window."""
+    from gymnasium.utils.play import play
+
+    env = gym.make(args.env, render_mode="rgb_array", **dict(args.env_kwargs))
+    keys = env.unwrapped.get_keys_to_action()
+    if not keys:
+        raise SystemExit(f"{args.env} has no keyboard bindings (only discrete-action envs can be played)")
+    play(env, keys_to_action=keys, noop=args.noop, fps=args.fps, seed=args.seed, wait_on_player=True)
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``rewardgym`` parser: each subcommand sets ``run`` to its command function."""
     parser = argparse.ArgumentParser(
-        prog="rewardgym", description="Sparse-reward Gymnasium envs: list them, run the demo, measure throughput."
+        prog="rewardgym", description="Sparse-reward Gymnasium envs: list them, train and evaluate baselines, render, play."
     )
     parser.add_argument("--version", action="version", version=f"rewardgym {rewardgym.__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -222,6 +315,41 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=positive_float, default=2.0, help="seconds per cell (default: %(default)s)")
     bench.add_argument("--ids", nargs="+", type=env_id, default=rewardgym.registered_ids(), metavar="ID", help="env ids (default: all)")
     bench.set_defaults(run=bench_command)
+
+    train = commands.add_parser("train", help="train an SB3 baseline (checkpoints, --resume, TensorBoard), then evaluate it")
+    train.add_argument("env", type=env_id, help="env id")
+    train.add_argument("--algo", choices=["ppo", "sac", "dqn", "her-sac"], default="ppo")
+    train.add_argument("--reward", default="sparse", help="the env's reward variant (see `rewardgym list`)")
+    train.add_argument("--bonus", default=None, help="an intrinsic bonus added to the reward (e.g. rnd, e3b, count)")
+    train.add_argument("--bonus-coef", type=float, default=0.01, help="weight of the normalised bonus (default: %(default)s)")
+    train.add_argument("--steps", type=int, default=None, help="env steps (default: the hyperparameter file's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--num-envs", type=int, default=None, help="parallel envs (default: the hyperparameter file's)")
+    train.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
+    train.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE", help="env arguments")
+    train.add_argument("--eval-episodes", type=int, default=100)
+    train.add_argument("--out", type=Path, required=True, help="the run directory")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    train.set_defaults(run=train_command)
+
+    evaluation = commands.add_parser("eval", help="success rate and sparse return of a trained run, with 95%% intervals")
+    evaluation.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `rewardgym train`")
+    evaluation.add_argument("--episodes", type=int, default=100)
+    evaluation.set_defaults(run=eval_command)
+
+    render = commands.add_parser("render", help="record an episode of a run's policy or of an env with random actions")
+    render.add_argument("target", help="a run directory or an env id")
+    render.add_argument("--out", type=Path, required=True, help="the video, ending in .gif or .mp4")
+    render.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE")
+    render.set_defaults(run=render_command)
+
+    play = commands.add_parser("play", help="play a discrete env yourself with the keyboard (w a s d)")
+    play.add_argument("env", type=env_id)
+    play.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE")
+    play.add_argument("--fps", type=int, default=10)
+    play.add_argument("--seed", type=int, default=None)
+    play.add_argument("--noop", type=int, default=0, help="the action taken when no key is pressed")
+    play.set_defaults(run=play_command)
     return parser
 
 

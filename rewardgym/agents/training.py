@@ -1,0 +1,232 @@
+"""Training, resuming and evaluating Stable-Baselines3 baselines on rewardgym envs.
+
+A run lives in one directory:
+
+    config.yaml          the resolved configuration: the run can be reproduced from it alone
+    checkpoints/         model_<steps>_steps.zip (+ replay buffer, + bonus state) every checkpoint_every steps
+    tensorboard/         SB3's TensorBoard logs
+    model.zip            the final model
+    eval.json            what ``evaluate`` measured
+
+Ctrl-C (or any exception) during training saves a checkpoint before leaving, and ``resume``
+continues from the newest checkpoint with the same step count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import CheckpointCallback
+
+from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback
+from rewardgym.agents.sb3_vec_env import SB3VecEnv
+from rewardgym.wrappers.intrinsic import BONUSES, IntrinsicReward
+
+ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "her-sac": SAC}
+#: Hyperparameter keys that configure the run rather than the SB3 algorithm.
+RUN_KEYS = ("n_timesteps", "n_envs")
+
+
+def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:
+    """The algorithm's hyperparameters for ``env_id`` from ``hyperparams/<algo>.yaml`` (or its ``default``)."""
+    if algo not in ALGORITHMS:
+        raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+    table = yaml.safe_load(resources.files("rewardgym.agents").joinpath(f"hyperparams/{algo}.yaml").read_text())
+    return dict(table.get(env_id, table["default"]))
+
+
+@dataclass
+class RunConfig:
+    """Everything a run needs; saved as ``config.yaml`` in the run directory."""
+
+    env_id: str
+    algo: str = "ppo"
+    reward: str = "sparse"
+    bonus: str | None = None
+    bonus_coef: float = 0.01
+    steps: int | None = None
+    seed: int = 0
+    num_envs: int | None = None
+    checkpoint_every: int = 50_000
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self) -> RunConfig:
+        """A copy with the YAML defaults filled in (steps, num_envs, hyperparameters)."""
+        table = load_hyperparameters(self.algo, self.env_id)
+        hyper = {key: value for key, value in table.items() if key not in RUN_KEYS}
+        if self.bonus is not None and self.bonus not in BONUSES:
+            raise ValueError(f"bonus must be one of {sorted(BONUSES)}, got {self.bonus!r}")
+        return RunConfig(**{
+            **asdict(self),
+            "steps": int(self.steps or table["n_timesteps"]),
+            "num_envs": int(self.num_envs or table["n_envs"]),
+            "hyperparameters": {**hyper, **self.hyperparameters},
+        })
+
+    def save(self, run_dir: Path) -> None:
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(asdict(self), sort_keys=False))
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunConfig:
+        return cls(**yaml.safe_load((Path(run_dir) / "config.yaml").read_text()))
+
+
+def make_training_env(config: RunConfig) -> tuple[SB3VecEnv, Any]:
+    """The SB3 view of the batch, shaped with the algorithm's γ; returns (env, bonus or None).
+
+    PPO takes a bonus through ``IntrinsicBonusCallback``; the off-policy algorithms through the
+    ``IntrinsicReward`` wrapper.
+    """
+    gamma = config.hyperparameters.get("gamma", 0.99)
+    envs = gym.make_vec(config.env_id, num_envs=config.num_envs, autoreset_mode="SameStep", reward=config.reward,
+                        gamma=gamma, **config.env_kwargs)
+    bonus = BONUSES[config.bonus](envs) if config.bonus else None
+    if bonus is not None and config.algo != "ppo":
+        envs = IntrinsicReward(envs, bonus, coef=config.bonus_coef)
+    return SB3VecEnv(envs), bonus
+
+
+def build_model(config: RunConfig, env: SB3VecEnv, run_dir: Path) -> BaseAlgorithm:
+    hyper = dict(config.hyperparameters)
+    if config.algo == "her-sac":
+        hyper["replay_buffer_class"] = HerReplayBuffer
+    return ALGORITHMS[config.algo](env=env, seed=config.seed, tensorboard_log=str(run_dir / "tensorboard"), **hyper)
+
+
+class RunCheckpoint(CheckpointCallback):
+    """SB3's checkpoints (model and replay buffer), plus the bonus's state, plus one on demand."""
+
+    def __init__(self, run_dir: Path, every_steps: int, num_envs: int, bonus: Any):
+        super().__init__(max(every_steps // num_envs, 1), str(run_dir / "checkpoints"), "model", save_replay_buffer=True)
+        self.bonus = bonus
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            self.save_now()
+        return True
+
+    def save_now(self) -> None:
+        path = Path(self._checkpoint_path(extension="zip"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model.save(path)
+        if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
+            self.model.save_replay_buffer(self._checkpoint_path("replay_buffer_", extension="pkl"))
+        if self.bonus is not None:
+            torch.save(self.bonus.state_dict(), self._checkpoint_path("bonus_", extension="pt"))
+
+
+def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
+    """The newest model checkpoint of a run and its step count."""
+    found = [(int(m.group(1)), p) for p in (run_dir / "checkpoints").glob("model_*_steps.zip")
+             if (m := re.fullmatch(r"model_(\d+)_steps\.zip", p.name))]
+    if not found:
+        return None
+    steps, path = max(found)
+    return path, steps
+
+
+def train(config: RunConfig, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> BaseAlgorithm:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        config = RunConfig.load(run_dir)
+    else:
+        config = config.resolved()
+        config.save(run_dir)
+    env, bonus = make_training_env(config)
+    model = build_model(config, env, run_dir)
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    if checkpoint is not None:
+        path, steps = checkpoint
+        model = ALGORITHMS[config.algo].load(path, env=env, tensorboard_log=str(run_dir / "tensorboard"))
+        buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
+        if buffer.exists():
+            model.load_replay_buffer(buffer)
+        if bonus is not None:
+            bonus.load_state_dict(torch.load(path.with_name(f"model_bonus_{steps}_steps.pt")))
+        print(f"resuming {run_dir} from step {model.num_timesteps}")
+
+    saver = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus)
+    callbacks = [saver]
+    if bonus is not None and config.algo == "ppo":
+        callbacks.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef))
+    try:
+        model.learn(config.steps - model.num_timesteps, callback=callbacks, progress_bar=progress_bar,
+                    reset_num_timesteps=checkpoint is None, tb_log_name="run")
+    except BaseException:  # Ctrl-C or a crash: keep what was learned
+        saver.save_now()
+        raise
+    model.save(run_dir / "model.zip")
+    saver.save_now()
+    return model
+
+
+def evaluate(run_dir: Path, episodes: int = 100, seed: int = 10_000, deterministic: bool = True) -> dict[str, Any]:
+    """Success rate and extrinsic (sparse) return of a run's final model, with 95% intervals.
+
+    Episodes run in a fresh batch with ``reward="sparse"`` whatever the run trained on, so runs
+    with different rewards are compared on the task itself. Writes ``eval.json``.
+    """
+    run_dir = Path(run_dir)
+    config = RunConfig.load(run_dir)
+    model = ALGORITHMS[config.algo].load(run_dir / "model.zip")
+    successes, returns = play_episodes(config, model, episodes, seed, deterministic)
+    result = {
+        "run": str(run_dir), "env_id": config.env_id, "reward": config.reward, "bonus": config.bonus,
+        "episodes": episodes, "success_rate": float(np.mean(successes)),
+        "success_rate_95ci": wilson_interval(int(np.sum(successes)), episodes),
+        "return_mean": float(np.mean(returns)), "return_95ci": mean_interval(returns),
+    }
+    (run_dir / "eval.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def play_episodes(config: RunConfig, model: BaseAlgorithm, episodes: int, seed: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``episodes`` sparse-reward episodes in parallel; each row plays episodes until enough are done."""
+    num_envs = min(episodes, 64)
+    env = SB3VecEnv(gym.make_vec(config.env_id, num_envs=num_envs, autoreset_mode="SameStep", reward="sparse",
+                                 **config.env_kwargs))
+    env.seed(seed)
+    observation = env.reset()
+    successes, returns, running = [], [], np.zeros(num_envs)
+    while len(successes) < episodes:
+        action, _ = model.predict(observation, deterministic=deterministic)
+        observation, reward, dones, infos = env.step(action)
+        running += reward
+        for i in np.flatnonzero(dones):
+            successes.append(infos[i]["is_success"])
+            returns.append(running[i])
+            running[i] = 0
+    env.close()
+    return np.array(successes[:episodes], dtype=float), np.array(returns[:episodes])
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a success probability."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_interval(values: np.ndarray, z: float = 1.96) -> tuple[float, float]:
+    """A normal-approximation 95% interval of a mean."""
+    mean = float(np.mean(values))
+    half = z * float(np.std(values, ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return (mean - half, mean + half)
