@@ -184,10 +184,20 @@ def throughput_markdown(env_ids: Sequence[str], seconds: float) -> str:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    """Play, draw and time the maze envs; write everything under ``args.out``."""
+    """The quick maze experiment, a video of its trained agent, potential maps and throughput, under ``args.out``."""
+    from rewardgym.agents.experiment import CONFIGURATIONS, QUICK, markdown, run_experiment
+
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    console.print(f"[bold]Training PPO on one GridMaze level ({args.steps:,} steps per reward)...[/bold]")
+    rows = run_experiment([c for c in CONFIGURATIONS if c[0] in QUICK], [0], args.steps, out)
+    print(markdown(rows))
+    video = out / "trained_agent.gif"
+    env, policy = run_policy(next((out / "runs").glob("size*_geodesic_shaping_seed0")))
+    frames, success = play_episode(env, policy)
+    write_video(video, frames, env.metadata["render_fps"])
+    console.print(f"trained agent (geodesic shaping): {'reached' if success else 'did not reach'} the goal in {len(frames) - 1} steps")
+    written = [out / "maze.csv", out / "maze.png", video]
     for env_name in DEMO_POLICIES:
         written += demo_env(env_name, out)
 
@@ -264,12 +274,7 @@ def render_command(args: argparse.Namespace) -> int:
     """Record one episode of a trained run (its policy) or of an env id (random actions)."""
     target = args.target
     if Path(target).is_dir():
-        from rewardgym.agents.training import ALGORITHMS, RunConfig
-
-        config = RunConfig.load(Path(target))
-        model = ALGORITHMS[config.algo].load(Path(target) / "model.zip")
-        env = gym.make(config.env_id, render_mode="rgb_array", **config.env_kwargs)
-        policy: Policy = lambda observation: model.predict(observation, deterministic=True)[0]  # noqa: E731
+        env, policy = run_policy(Path(target))
         label = f"the policy of {target}"
     else:
         env = gym.make(env_id(target), render_mode="rgb_array", **dict(args.env_kwargs))
@@ -278,6 +283,16 @@ def render_command(args: argparse.Namespace) -> int:
     write_video(args.out, frames, env.metadata["render_fps"])
     console.print(f"{label}: {'success' if success else 'no success'} in {len(frames) - 1} steps -> {args.out}")
     return 0
+
+
+def run_policy(run_dir: Path) -> tuple[gym.Env, Policy]:
+    """A rendering env of a run's task and the run's trained policy (deterministic)."""
+    from rewardgym.agents.training import ALGORITHMS, RunConfig
+
+    config = RunConfig.load(run_dir)
+    model = ALGORITHMS[config.algo].load(run_dir / "model.zip")
+    env = gym.make(config.env_id, render_mode="rgb_array", **config.env_kwargs)
+    return env, lambda observation: model.predict(observation, deterministic=True)[0]
 
 
 def play_command(args: argparse.Namespace) -> int:
@@ -306,8 +321,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="list the registered envs, their spaces and reward variants")
     listing.set_defaults(run=list_command)
 
-    demo = commands.add_parser("demo", help="play and draw the maze envs, then measure throughput")
+    demo = commands.add_parser("demo", help="the quick start's main job: a short PPO experiment, a video, maps, throughput")
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder (default: %(default)s)")
+    demo.add_argument("--steps", type=int, default=200_000, help="PPO steps per reward (default: %(default)s)")
     demo.add_argument("--seconds", type=positive_float, default=0.5, help="seconds per throughput cell (default: %(default)s)")
     demo.set_defaults(run=demo_command)
 

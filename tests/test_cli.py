@@ -33,7 +33,7 @@ def test_unknown_env_id_is_a_usage_error(capsys):
 
 
 def test_demo_writes_its_files(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--seconds", "0.05"]) == 0
+    assert main(["demo", "--out", str(tmp_path), "--seconds", "0.05", "--steps", "1024"]) == 0
     written = {path.name for path in tmp_path.iterdir()}
-    assert {"GridMaze-v0.gif", "GridMaze-v0_potential.png", "PointMaze-v0.gif", "throughput.md"} <= written
+    assert {"maze.csv", "maze.png", "trained_agent.gif", "GridMaze-v0_potential.png", "throughput.md"} <= written
     assert "reached the goal" in capsys.readouterr().out  # the greedy GridMaze policy always succeeds

@@ -28,7 +28,7 @@ import torch
 import yaml
 from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import CheckpointCallback
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 
 from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback
 from rewardgym.agents.sb3_vec_env import SB3VecEnv
@@ -138,8 +138,17 @@ def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
     return path, steps
 
 
-def train(config: RunConfig, run_dir: Path, resume: bool = False, progress_bar: bool = True) -> BaseAlgorithm:
-    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model."""
+def train(
+    config: RunConfig,
+    run_dir: Path,
+    resume: bool = False,
+    progress_bar: bool = True,
+    callbacks: list[BaseCallback] | None = None,
+) -> BaseAlgorithm:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model.
+
+    ``callbacks`` are added to the run's own (checkpoints, intrinsic bonus).
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     if resume:
@@ -161,11 +170,11 @@ def train(config: RunConfig, run_dir: Path, resume: bool = False, progress_bar: 
         print(f"resuming {run_dir} from step {model.num_timesteps}")
 
     saver = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus)
-    callbacks = [saver]
+    own: list[BaseCallback] = [saver]
     if bonus is not None and config.algo == "ppo":
-        callbacks.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef))
+        own.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef))
     try:
-        model.learn(config.steps - model.num_timesteps, callback=callbacks, progress_bar=progress_bar,
+        model.learn(config.steps - model.num_timesteps, callback=own + list(callbacks or []), progress_bar=progress_bar,
                     reset_num_timesteps=checkpoint is None, tb_log_name="run")
     except BaseException:  # Ctrl-C or a crash: keep what was learned
         saver.save_now()

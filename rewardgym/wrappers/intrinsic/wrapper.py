@@ -78,7 +78,7 @@ class IntrinsicReward(EpisodeRewardWrapper):
 
         self._pending.append(transitions)
         if len(self._pending) == self.update_every:
-            self.metrics = self.bonus.update(Transitions.cat(self._pending))
+            self.metrics = self.bonus.update(Transitions.cat(self._pending)) or self.metrics  # {}: nothing to learn from
             self._pending = []
 
         step.info = {**step.info, "reward_extrinsic": step.reward, "reward_intrinsic": intrinsic,
