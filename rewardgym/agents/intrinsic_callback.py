@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, flatten_observation
+from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, flatten_observation, mlp
 
 
 def _as_tensor(observation: Any, device: torch.device) -> Any:
@@ -94,3 +94,89 @@ def _replace_rows(batch: Any, rows: dict[int, Any]) -> Any:
     for i, row in rows.items():
         batch[i] = row
     return batch
+
+
+class TwoHeadIntrinsicCallback(IntrinsicBonusCallback):
+    """A non-episodic intrinsic stream with a value head of its own, for global bonuses (RND-style).
+
+    PPO's own value head keeps learning the extrinsic return; this callback adds a second value
+    head, a separate critic V_I on the observation, for the intrinsic return with its own
+    discount ``gamma_intrinsic``. The intrinsic stream does not stop at episode ends (RND's
+    ``int_nextnonterminal = 1``): novelty found after a reset still counts. At each rollout's end:
+
+        A_I = GAE(r_I, V_I; γ_I, λ) with no episode boundaries
+        A   = ext_coef · A_E + int_coef · A_I      (what PPO's policy loss uses)
+
+    while PPO's returns (its value target) stay extrinsic; V_I is regressed on A_I + V_I.
+    """
+
+    def __init__(
+        self,
+        bonus: Bonus,
+        ext_coef: float = 2.0,
+        int_coef: float = 1.0,
+        gamma_intrinsic: float = 0.99,
+        critic_epochs: int = 4,
+        critic_lr: float = 1e-3,
+        verbose: int = 0,
+    ):
+        super().__init__(bonus, coef=int_coef, normalize=True, verbose=verbose)
+        self.ext_coef = ext_coef
+        self.gamma_intrinsic = gamma_intrinsic
+        self.critic_epochs = critic_epochs
+        self.critic = mlp([bonus.obs_size, 256, 256, 1]).to(bonus.device)
+        self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=critic_lr)
+        self._discounted = torch.zeros(bonus.num_envs, device=bonus.device)
+
+    def _on_rollout_end(self) -> None:
+        device = self.bonus.device
+        bonus = torch.stack(self._bonuses)  # (T, N)
+        for step in range(bonus.shape[0]):  # RND's scale: the std of the running discounted intrinsic return
+            self._discounted = self._discounted * self.gamma_intrinsic + bonus[step]
+            self._scale.update(self._discounted)
+        rewards = self.coef * bonus / torch.sqrt(self._scale.var + 1e-8)
+
+        states = torch.cat([step.obs for step in self._steps])  # (T, N, D): the buffer's observations
+        # The stream runs on through resets, so what follows the last step is what PPO sees next.
+        last = flatten_observation(_as_tensor(self.locals["new_obs"], device))
+        with torch.no_grad():
+            values = self.critic(states).squeeze(-1)
+            last_value = self.critic(last).squeeze(-1)
+        advantages = nonepisodic_gae(rewards, values, last_value, self.gamma_intrinsic, self.model.gae_lambda)
+
+        buffer = self.model.rollout_buffer
+        extrinsic = torch.as_tensor(buffer.advantages, device=device)
+        buffer.advantages = (self.ext_coef * extrinsic + advantages).cpu().numpy()
+        critic_loss = self._train_critic(states, advantages + values)
+        metrics = self.bonus.update(Transitions.cat(self._steps))
+        self.logger.record("intrinsic/bonus_mean", float(bonus.mean()))
+        self.logger.record("intrinsic/reward_mean", float(rewards.mean()))
+        self.logger.record("intrinsic/critic_loss", critic_loss)
+        for name, value in metrics.items():
+            self.logger.record(f"intrinsic/{name}", value)
+
+    def _train_critic(self, states: torch.Tensor, returns: torch.Tensor) -> float:
+        """Regress V_I on the intrinsic returns; the loss after training."""
+        states, returns = states.flatten(0, 1), returns.flatten()
+        batch = self.model.batch_size
+        for _ in range(self.critic_epochs):
+            for index in torch.randperm(len(returns), device=states.device).split(batch):
+                loss = torch.nn.functional.mse_loss(self.critic(states[index]).squeeze(-1), returns[index])
+                self.critic_optimizer.zero_grad()
+                loss.backward()
+                self.critic_optimizer.step()
+        with torch.no_grad():
+            return float(torch.nn.functional.mse_loss(self.critic(states).squeeze(-1), returns))
+
+
+def nonepisodic_gae(rewards: torch.Tensor, values: torch.Tensor, last_value: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
+    """GAE over ``(T, N)`` rewards and values with no episode boundaries (every step continues)."""
+    advantages = torch.zeros_like(rewards)
+    running = torch.zeros_like(last_value)
+    next_value = last_value
+    for t in reversed(range(rewards.shape[0])):
+        delta = rewards[t] + gamma * next_value - values[t]
+        running = delta + gamma * lam * running
+        advantages[t] = running
+        next_value = values[t]
+    return advantages

@@ -30,7 +30,7 @@ from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 
-from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback
+from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback, TwoHeadIntrinsicCallback
 from rewardgym.agents.sb3_vec_env import SB3VecEnv
 from rewardgym.wrappers.intrinsic import BONUSES, IntrinsicReward
 
@@ -87,7 +87,8 @@ class RunConfig:
 def make_training_env(config: RunConfig) -> tuple[SB3VecEnv, Any]:
     """The SB3 view of the batch, shaped with the algorithm's γ; returns (env, bonus or None).
 
-    PPO takes a bonus through ``IntrinsicBonusCallback``; the off-policy algorithms through the
+    PPO takes a bonus through a callback (``IntrinsicBonusCallback`` for an episodic bonus,
+    ``TwoHeadIntrinsicCallback`` for a global one); the off-policy algorithms through the
     ``IntrinsicReward`` wrapper.
     """
     gamma = config.hyperparameters.get("gamma", 0.99)
@@ -171,8 +172,9 @@ def train(
 
     saver = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus)
     own: list[BaseCallback] = [saver]
-    if bonus is not None and config.algo == "ppo":
-        own.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef))
+    if bonus is not None and config.algo == "ppo":  # an episodic bonus shares PPO's value head; a global one gets its own
+        own.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef) if bonus.episodic
+                   else TwoHeadIntrinsicCallback(bonus, ext_coef=1.0, int_coef=config.bonus_coef))
     try:
         model.learn(config.steps - model.num_timesteps, callback=own + list(callbacks or []), progress_bar=progress_bar,
                     reset_num_timesteps=checkpoint is None, tb_log_name="run")

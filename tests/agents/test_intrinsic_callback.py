@@ -88,3 +88,44 @@ def test_callback_hands_the_bonus_true_last_observations():
         moved = (before // grid - after // grid).abs() + (before % grid - after % grid).abs()
         assert (moved <= 1).all()
     assert any(bool(step.truncated.any()) for step in bonus.seen)
+
+
+def test_two_head_callback_combines_extrinsic_and_nonepisodic_intrinsic_advantages():
+    from rewardgym.agents.intrinsic_callback import TwoHeadIntrinsicCallback
+
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4, size=3, autoreset_mode="SameStep", max_episode_steps=9)
+    bonus = AgentRowBonus(envs)
+    before, after = BufferSnapshot(), BufferSnapshot()
+    two_head = TwoHeadIntrinsicCallback(bonus, ext_coef=2.0, int_coef=0.5, gamma_intrinsic=0.95, critic_epochs=0)
+    model = PPO("MlpPolicy", SB3VecEnv(envs), n_steps=16, batch_size=32, n_epochs=1, gamma=0.9, gae_lambda=0.8, seed=0)
+    model.learn(64, callback=CallbackList([before, two_head, after]))
+
+    raw = torch.stack(two_head._bonuses)
+    rewards = 0.5 * raw / torch.sqrt(two_head._scale.var + 1e-8)
+    states = torch.cat([step.obs for step in two_head._steps])
+    with torch.no_grad():
+        values = two_head.critic(states).squeeze(-1).numpy()
+        last = two_head.critic(torch.as_tensor(two_head.locals["new_obs"]).reshape(4, -1).float()).squeeze(-1).numpy()
+    intrinsic = gae(rewards.numpy(), values, np.zeros_like(values), last, np.zeros(4, dtype=np.float32), 0.95, 0.8)
+    np.testing.assert_allclose(after.advantages, 2.0 * before.advantages + intrinsic, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(after.returns, before.returns)  # PPO's own value head keeps the extrinsic target
+    np.testing.assert_array_equal(after.rewards, before.rewards)
+
+
+def test_two_head_critic_learns_the_intrinsic_return():
+    from rewardgym.agents.intrinsic_callback import TwoHeadIntrinsicCallback
+
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4, size=3, autoreset_mode="SameStep")
+    two_head = TwoHeadIntrinsicCallback(AgentRowBonus(envs), critic_epochs=8)
+    losses = []
+
+    class Loss(BaseCallback):
+        def _on_step(self) -> bool:
+            return True
+
+        def _on_rollout_end(self) -> None:
+            losses.append(self.logger.name_to_value.get("intrinsic/critic_loss"))
+
+    PPO("MlpPolicy", SB3VecEnv(envs), n_steps=32, batch_size=64, n_epochs=1, seed=0).learn(
+        32 * 4 * 12, callback=CallbackList([two_head, Loss()]))
+    assert losses[-1] < losses[1]
