@@ -32,7 +32,9 @@ def _as_tensor(observation: Any, device: torch.device) -> Any:
 class IntrinsicBonusCallback(BaseCallback):
     """Add ``coef ·`` a bonus, divided by the running std of the bonus, to PPO's rollouts.
 
-    Logs ``intrinsic/bonus_mean``, ``intrinsic/reward_mean`` and the bonus's update metrics.
+    Logs ``intrinsic/bonus_mean``, ``intrinsic/reward_mean``, ``intrinsic/ep_bonus_mean`` (the
+    raw bonus summed over each episode that ended in the rollout) and the bonus's update
+    metrics; SB3 logs the extrinsic return (``rollout/ep_rew_mean``) and the success rate.
     """
 
     def __init__(self, bonus: Bonus, coef: float = 1.0, normalize: bool = True, verbose: int = 0):
@@ -43,9 +45,11 @@ class IntrinsicBonusCallback(BaseCallback):
         self._scale = RunningMeanStd().to(bonus.device)
         self._steps: list[Transitions] = []
         self._bonuses: list[torch.Tensor] = []
+        self._episode_bonus = torch.zeros(bonus.num_envs, device=bonus.device)
+        self._ended_episodes: list[float] = []
 
     def _on_rollout_start(self) -> None:
-        self._steps, self._bonuses = [], []
+        self._steps, self._bonuses, self._ended_episodes = [], [], []
 
     def _on_step(self) -> bool:
         device = self.bonus.device
@@ -67,7 +71,19 @@ class IntrinsicBonusCallback(BaseCallback):
         with torch.no_grad():
             self._bonuses.append(self.bonus.compute(step)[0])
         self._steps.append(step)
+        self._episode_bonus += self._bonuses[-1]
+        ended = torch.as_tensor(dones, device=device)
+        self._ended_episodes += self._episode_bonus[ended].tolist()
+        self._episode_bonus = torch.where(ended, 0.0, self._episode_bonus)
         return True
+
+    def _log(self, bonus: torch.Tensor, intrinsic: torch.Tensor, metrics: dict[str, float]) -> None:
+        self.logger.record("intrinsic/bonus_mean", float(bonus.mean()))
+        self.logger.record("intrinsic/reward_mean", float(intrinsic.mean()))
+        if self._ended_episodes:
+            self.logger.record("intrinsic/ep_bonus_mean", float(np.mean(self._ended_episodes)))
+        for name, value in metrics.items():
+            self.logger.record(f"intrinsic/{name}", value)
 
     def _on_rollout_end(self) -> None:
         raw = torch.stack(self._bonuses)  # (n_steps, n_envs), aligned with the buffer's rows
@@ -80,11 +96,7 @@ class IntrinsicBonusCallback(BaseCallback):
         buffer.rewards += intrinsic
         buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
 
-        metrics = self.bonus.update(Transitions.cat(self._steps))
-        self.logger.record("intrinsic/bonus_mean", float(raw.mean()))
-        self.logger.record("intrinsic/reward_mean", float(intrinsic.mean()))
-        for name, value in metrics.items():
-            self.logger.record(f"intrinsic/{name}", value)
+        self._log(raw, torch.as_tensor(intrinsic), self.bonus.update(Transitions.cat(self._steps)))
 
 def _replace_rows(batch: Any, rows: dict[int, Any]) -> Any:
     """A copy of a batched observation (array or dict of arrays) with some rows replaced."""
@@ -147,13 +159,8 @@ class TwoHeadIntrinsicCallback(IntrinsicBonusCallback):
         buffer = self.model.rollout_buffer
         extrinsic = torch.as_tensor(buffer.advantages, device=device)
         buffer.advantages = (self.ext_coef * extrinsic + advantages).cpu().numpy()
-        critic_loss = self._train_critic(states, advantages + values)
-        metrics = self.bonus.update(Transitions.cat(self._steps))
-        self.logger.record("intrinsic/bonus_mean", float(bonus.mean()))
-        self.logger.record("intrinsic/reward_mean", float(rewards.mean()))
-        self.logger.record("intrinsic/critic_loss", critic_loss)
-        for name, value in metrics.items():
-            self.logger.record(f"intrinsic/{name}", value)
+        self.logger.record("intrinsic/critic_loss", self._train_critic(states, advantages + values))
+        self._log(bonus, rewards, self.bonus.update(Transitions.cat(self._steps)))
 
     def _train_critic(self, states: torch.Tensor, returns: torch.Tensor) -> float:
         """Regress V_I on the intrinsic returns; the loss after training."""
