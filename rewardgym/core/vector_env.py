@@ -8,6 +8,8 @@ An env subclass writes only its own task, as batched torch code over ``num_envs`
 - ``_reward_terms(success)``: the env's own reward channels (at least ``"sparse"``);
 - ``_potentials()``: every task potential Φ it defines, by name;
 - ``_observe()``: the observation of every row;
+- optionally ``_step_info()`` (what happened this step, e.g. infractions) and ``_state_info()``
+  (facts about the current state an agent may use, e.g. an action mask): extra info entries;
 - ``_draw(surface, row)``: a picture of one row.
 
 This class adds, once for all envs: action validation, seeding with per-env random streams, the
@@ -52,6 +54,14 @@ def potential_shaping(phi_before: Tensor, phi_after: Tensor, terminated: Tensor,
     return gamma * torch.where(terminated, 0.0, phi_after) - phi_before
 
 
+def zero_rows(value: Any, keep: Tensor) -> Any:
+    """``value`` (a tensor or nested dict of them) with the rows where ``keep`` is False zeroed."""
+    if isinstance(value, dict):
+        return {name: zero_rows(item, keep) for name, item in value.items()}
+    keep = keep.view(-1, *([1] * (value.dim() - 1)))
+    return value & keep if value.dtype == torch.bool else value * keep
+
+
 class TorchVectorEnv(VectorEnv):
     """A batch of ``num_envs`` copies of one task, simulated together with torch on ``device``.
 
@@ -72,6 +82,7 @@ class TorchVectorEnv(VectorEnv):
         success: bool, the task's success signal this step.
         reward_terms: every reward channel the env computes, whatever ``reward`` trains on; the
             shaping term of potential ``p`` is ``shaping_p``.
+        the env's own entries, from ``_step_info`` and ``_state_info`` (see its docstring).
         final_obs, final_info, _final_obs, _final_info: in SAME_STEP mode, on steps where some
             row ended, the observation and info before that row was reset.
     """
@@ -149,6 +160,14 @@ class TorchVectorEnv(VectorEnv):
 
     def _draw(self, surface: Any, row: int) -> None:
         raise NotImplementedError
+
+    def _step_info(self) -> dict[str, Tensor]:
+        """Extra info about this step's outcome, read before any autoreset (e.g. infractions)."""
+        return {}
+
+    def _state_info(self) -> dict[str, Tensor]:
+        """Extra info about the state the returned observation shows (e.g. an action mask)."""
+        return {}
 
     def _terminated(self, success: Tensor) -> Tensor:
         """Which rows end this step (not counting the time limit); success ends by default."""
@@ -248,6 +267,7 @@ class TorchVectorEnv(VectorEnv):
             terms[f"shaping_{name}"] = potential_shaping(self._phi[name], value, terminated, self.gamma)
         self._phi = phi
         reward = self._compute_reward(terms)
+        outcome = {"success": success, "reward_terms": terms, **self._step_info()}
 
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             # Rows that ended last step are reset now, and this step does not count for them.
@@ -256,25 +276,26 @@ class TorchVectorEnv(VectorEnv):
                 self._reset_rows(restarting)
                 keep = ~restarting
                 reward = reward * keep
-                success, terminated, truncated = success & keep, terminated & keep, truncated & keep
-                terms = {name: value * keep for name, value in terms.items()}
+                terminated, truncated = terminated & keep, truncated & keep
+                outcome = zero_rows(outcome, keep)
             self._needs_reset = terminated | truncated
 
-        info: dict[str, Any] = {"success": success, "reward_terms": terms}
         observation = self._observe()
+        info: dict[str, Any] = {**outcome, **self._state_info()}
 
         if self.autoreset_mode == AutoresetMode.SAME_STEP:
             done = terminated | truncated
             if bool(done.any()):
+                self._reset_rows(done)
                 info = {
-                    **info,
+                    **outcome,
                     "final_obs": observation,
-                    "final_info": {"success": success, "reward_terms": terms},
+                    "final_info": info,
                     "_final_obs": done,
                     "_final_info": done,
                 }
-                self._reset_rows(done)
                 observation = self._observe()
+                info.update(self._state_info())
 
         self._render_human()
         return observation, reward, terminated, truncated, info
