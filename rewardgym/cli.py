@@ -185,15 +185,15 @@ def throughput_markdown(env_ids: Sequence[str], seconds: float) -> str:
 
 def demo_command(args: argparse.Namespace) -> int:
     """The quick maze experiment, a video of its trained agent, potential maps and throughput, under ``args.out``."""
-    from rewardgym.agents.experiment import CONFIGURATIONS, QUICK, markdown, run_experiment
+    from rewardgym.agents.experiment import CONFIGURATIONS, MAZE, QUICK, markdown, run_experiment
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"[bold]Training PPO on one GridMaze level ({args.steps:,} steps per reward)...[/bold]")
-    rows = run_experiment([c for c in CONFIGURATIONS if c[0] in QUICK], [0], args.steps, out)
+    rows = run_experiment(MAZE, [c for c in CONFIGURATIONS if c[0] in QUICK], [0], args.steps, out)
     print(markdown(rows))
     video = out / "trained_agent.gif"
-    env, policy = run_policy(next((out / "runs").glob("size*_geodesic_shaping_seed0")))
+    env, policy = run_policy(next((out / "runs").glob("maze_geodesic_shaping_seed0")))
     frames, success = play_episode(env, policy)
     write_video(video, frames, env.metadata["render_fps"])
     console.print(f"trained agent (geodesic shaping): {'reached' if success else 'did not reach'} the goal in {len(frames) - 1} steps")

@@ -7,11 +7,16 @@ import os
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rewardgym  # noqa: E402,F401
+from gymnasium.envs.registration import load_env_creator  # noqa: E402
 
 ENV_IDS = rewardgym.registered_ids()
 
@@ -21,6 +26,39 @@ EASY_KWARGS: dict[str, dict] = {
     "rewardgym/GridMaze-v0": {"size": 2, "min_distance": 2},
     "rewardgym/PointMaze-v0": {"size": 2, "min_distance": 0},
 }
+
+#: Per env, further constructor arguments under which the shared contract tests run again
+#: (e.g. another physics backend): each is a case of its own.
+VARIANTS: dict[str, list[dict]] = {}
+
+
+@dataclass(frozen=True)
+class EnvCase:
+    """One registered id under some constructor arguments: what the shared contract tests run on."""
+
+    id: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def make(self, **kwargs: Any) -> gym.Env:
+        return gym.make(self.id, **{**self.kwargs, **kwargs})
+
+    def make_vec(self, **kwargs: Any) -> Any:
+        return gym.make_vec(self.id, **{**self.kwargs, **kwargs})
+
+    def make_single(self, **kwargs: Any) -> gym.Env:
+        """The registered single env class itself (no gym.make wrappers), so its own time limit is tested."""
+        return load_env_creator(gym.spec(self.id).entry_point)(**{**self.kwargs, **kwargs})
+
+    @property
+    def easy_kwargs(self) -> dict:
+        return {**EASY_KWARGS[self.id], **self.kwargs}
+
+    def __str__(self) -> str:
+        arguments = ",".join(f"{key}={value}" for key, value in self.kwargs.items())
+        return f"{self.id}[{arguments}]" if arguments else self.id
+
+
+ENV_CASES = [EnvCase(env_id, kwargs) for env_id in ENV_IDS for kwargs in [{}, *VARIANTS.get(env_id, [])]]
 
 
 def row_of(value, index: int):
@@ -46,8 +84,8 @@ def random_actions(space, count: int, seed: int) -> list:
     return [space.sample() for _ in range(count)]
 
 
-@pytest.fixture(params=ENV_IDS)
-def env_id(request) -> str:
+@pytest.fixture(params=ENV_CASES, ids=str)
+def case(request) -> EnvCase:
     return request.param
 
 

@@ -1,15 +1,19 @@
-"""The maze experiment: PPO on one GridMaze level under several rewards, trained, evaluated, plotted.
+"""Learning experiments: one env under several rewards and bonuses, trained, evaluated, plotted.
 
-``benchmarks/learning/maze.py`` runs it in full (results in ``results/``); ``rewardgym demo`` runs
-its quick version. Each run trains PPO (``hyperparams/ppo.yaml``) with ``training.train`` and is
-evaluated on the sparse task (success rate over 100 episodes, Wilson 95% interval).
+An ``Experiment`` names the env and algorithm; ``run_experiment`` trains every (configuration, seed)
+with ``training.train`` (hyperparameters from ``hyperparams/<algo>.yaml``), evaluates each run on the
+sparse task (success rate over ``eval_episodes`` episodes, Wilson 95% interval), and writes a CSV
+and a plot of training success curves. The maze experiment (``MAZE``) is defined here because
+``rewardgym demo`` runs its quick version; ``benchmarks/learning/*.py`` run the full experiments.
 """
 
 from __future__ import annotations
 
 import csv
 import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -20,8 +24,24 @@ from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
 
 from rewardgym.agents.training import RunConfig, evaluate, train  # noqa: E402
 
-ENV_ID = "rewardgym/GridMaze-v0"
-ENV_KWARGS = {"size": 6, "num_levels": 1, "generator": "dfs"}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """What every run of an experiment shares: the env, the algorithm, the output file stem."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    name: str
+    algo: str = "ppo"
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    eval_episodes: int = 100
+
+    def with_env_kwargs(self, **changes: Any) -> Experiment:
+        return replace(self, env_kwargs={**self.env_kwargs, **changes})
+
+
+MAZE = Experiment("rewardgym/GridMaze-v0", {"size": 6, "num_levels": 1, "generator": "dfs"}, name="maze")
 #: (label, reward, bonus)
 CONFIGURATIONS = [
     ("sparse", "sparse", None),
@@ -50,17 +70,17 @@ class SuccessCurve(BaseCallback):
 
 
 def run_one(
-    label: str, reward: str, bonus: str | None, seed: int, steps: int, out: Path, env_kwargs: dict | None = None
+    experiment: Experiment, label: str, reward: str, bonus: str | None, seed: int, steps: int, out: Path
 ) -> tuple[dict, list]:
     """Train and evaluate one configuration and seed under ``out/runs``; the CSV row and the curve."""
-    size = (env_kwargs or ENV_KWARGS)["size"]
-    run_dir = out / "runs" / f"size{size}_{label.replace(' ', '_').replace('+', 'plus')}_seed{seed}"
-    config = RunConfig(env_id=ENV_ID, algo="ppo", reward=reward, bonus=bonus, steps=steps, seed=seed,
-                       checkpoint_every=steps, env_kwargs=env_kwargs or ENV_KWARGS)
+    run_dir = out / "runs" / f"{experiment.name}_{label.replace(' ', '_').replace('+', 'plus')}_seed{seed}"
+    config = RunConfig(env_id=experiment.env_id, algo=experiment.algo, reward=reward, bonus=bonus, steps=steps,
+                       seed=seed, checkpoint_every=steps, env_kwargs=experiment.env_kwargs,
+                       hyperparameters=experiment.hyperparameters)
     curve = SuccessCurve()
     started = time.time()
     train(config, run_dir, progress_bar=False, callbacks=[curve])
-    result = evaluate(run_dir, episodes=100)
+    result = evaluate(run_dir, episodes=experiment.eval_episodes)
     low, high = result["success_rate_95ci"]
     row = {"configuration": label, "reward": reward, "bonus": bonus or "", "seed": seed, "steps": steps,
            "success_rate": result["success_rate"], "success_low": low, "success_high": high,
@@ -70,7 +90,7 @@ def run_one(
     return row, curve.points
 
 
-def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: int, env_kwargs: dict) -> None:
+def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: int, experiment: Experiment) -> None:
     """Training success rate against env steps, mean over seeds, one line per configuration."""
     figure, axes = plt.subplots(figsize=(7, 4))
     grid = np.linspace(0, steps, 50)
@@ -80,7 +100,7 @@ def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: in
             axes.plot(grid, np.mean(interpolated, axis=0), label=label)
     axes.set_xlabel("env steps")
     axes.set_ylabel("training success rate")
-    axes.set_title(f"PPO on {ENV_ID} {env_kwargs}", fontsize=9)
+    axes.set_title(f"{experiment.algo.upper()} on {experiment.env_id} {experiment.env_kwargs}", fontsize=9)
     axes.set_ylim(-0.02, 1.02)
     axes.legend(fontsize=8)
     figure.tight_layout()
@@ -101,25 +121,24 @@ def markdown(rows: list[dict]) -> str:
 
 
 def run_experiment(
+    experiment: Experiment,
     configurations: list[tuple[str, str, str | None]],
     seeds: list[int],
     steps: int,
     out: Path,
-    env_kwargs: dict | None = None,
-    name: str = "maze",
 ) -> list[dict]:
-    """Run every configuration for every seed; write ``<name>.csv`` and ``<name>.png`` to ``out``."""
-    env_kwargs = env_kwargs or ENV_KWARGS
+    """Run every (label, reward, bonus) configuration for every seed; write ``<name>.csv`` and ``.png`` to ``out``."""
+    name = experiment.name
     out.mkdir(parents=True, exist_ok=True)
     rows, curves = [], {}
     for label, reward, bonus in configurations:
         for seed in seeds:
-            row, points = run_one(label, reward, bonus, seed, steps, out, env_kwargs)
+            row, points = run_one(experiment, label, reward, bonus, seed, steps, out)
             rows.append(row)
             curves.setdefault(label, []).append(points)
     with open(out / f"{name}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    plot(curves, out / f"{name}.png", steps, env_kwargs)
+    plot(curves, out / f"{name}.png", steps, experiment)
     return rows

@@ -9,7 +9,7 @@ import torch
 from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
 
 from rewardgym.agents import SB3VecEnv
-from tests.conftest import ENV_IDS, EASY_KWARGS, assert_same, random_actions, row_of
+from tests.conftest import ENV_CASES, ENV_IDS, EASY_KWARGS, assert_same, random_actions, row_of
 
 
 def make(env_id: str, num_envs: int = 4, **kwargs):
@@ -17,9 +17,9 @@ def make(env_id: str, num_envs: int = 4, **kwargs):
     return gym.make_vec(env_id, num_envs=num_envs, autoreset_mode="SameStep", **kwargs)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_bridge_round_trips_episodes_exactly(env_id):
-    bridge, reference = SB3VecEnv(make(env_id)), make(env_id)
+@pytest.mark.parametrize("case", ENV_CASES, ids=str)
+def test_bridge_round_trips_episodes_exactly(case):
+    bridge, reference = SB3VecEnv(make(case.id, **case.kwargs)), make(case.id, **case.kwargs)
     bridge.seed(5)
     observation = bridge.reset()
     expected, _ = reference.reset(seed=5)

@@ -1,6 +1,7 @@
 """The contract every registered env inherits from rewardgym.core (DESIGN §2), checked on each id.
 
-New env families are covered by registering them: every test here runs over ``ENV_IDS``.
+New env families are covered by registering them: every test here runs over ``ENV_CASES``
+(each id, and again under each of its ``VARIANTS``).
 """
 
 from __future__ import annotations
@@ -11,20 +12,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium.envs.registration import load_env_creator
 from gymnasium.spaces import Discrete
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.core import TorchVectorEnv
-from tests.conftest import EASY_KWARGS, assert_same, cuda, random_actions, row_of
+from tests.conftest import EnvCase, assert_same, cuda, random_actions, row_of
 
 SHORT = 6  # a time limit short enough that every run below crosses several episode boundaries
-
-
-def make_single(env_id: str, **kwargs) -> gym.Env:
-    """The registered single env class itself (no gym.make wrappers), so its own time limit is tested."""
-    return load_env_creator(gym.spec(env_id).entry_point)(**kwargs)
 
 
 def assert_close(a, b, what: str) -> None:
@@ -38,15 +33,15 @@ def assert_close(a, b, what: str) -> None:
 # -- gymnasium's own checks ----------------------------------------------------------------------
 
 
-def test_check_env_passes_without_warnings(env_id):
+def test_check_env_passes_without_warnings(case):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        check_env(gym.make(env_id).unwrapped)
+        check_env(case.make().unwrapped)
     assert [str(w.message) for w in caught] == []
 
 
-def test_make_vec_returns_the_torch_batch(env_id):
-    envs = gym.make_vec(env_id, num_envs=8)
+def test_make_vec_returns_the_torch_batch(case):
+    envs = case.make_vec(num_envs=8)
     assert isinstance(envs, TorchVectorEnv)
     assert envs.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
     observation, _ = envs.reset(seed=0)
@@ -60,13 +55,13 @@ def test_make_vec_returns_the_torch_batch(env_id):
 # -- seeding and autoreset: sub-env i under seed s equals the single env under s + i --------------
 
 
-def run_against_single_envs(env_id: str, mode: AutoresetMode, num_envs: int = 3, steps: int = 40, seed: int = 11) -> int:
+def run_against_single_envs(case: EnvCase, mode: AutoresetMode, num_envs: int = 3, steps: int = 40, seed: int = 11) -> int:
     """Step a batch and one single env per row with the same actions; compare everything.
 
     Returns how many episode ends were crossed, so callers can check the run was meaningful.
     """
-    envs = gym.make_vec(env_id, num_envs=num_envs, autoreset_mode=mode, max_episode_steps=SHORT)
-    singles = [make_single(env_id, max_episode_steps=SHORT) for _ in range(num_envs)]
+    envs = case.make_vec(num_envs=num_envs, autoreset_mode=mode, max_episode_steps=SHORT)
+    singles = [case.make_single(max_episode_steps=SHORT) for _ in range(num_envs)]
     observation, _ = envs.reset(seed=seed)
     for i, single in enumerate(singles):
         assert_same(row_of(observation, i), single.reset(seed=seed + i)[0], f"reset obs of row {i}")
@@ -88,9 +83,13 @@ def run_against_single_envs(env_id: str, mode: AutoresetMode, num_envs: int = 3,
             single_obs, single_reward, single_terminated, single_truncated, single_info = single.step(batch[i])
             assert_close(reward[i].item(), single_reward, f"{where}: reward")
             assert (bool(terminated[i]), bool(truncated[i])) == (single_terminated, single_truncated), where
-            assert bool(info["success"][i]) == bool(single_info["success"]), where
-            assert_close(row_of(info["reward_terms"], i), single_info["reward_terms"], f"{where}: reward terms")
             ended[i] = single_terminated or single_truncated
+            # the row's own info; in SAME_STEP a row that ended has it in final_info
+            row_info = info["final_info"] if mode == AutoresetMode.SAME_STEP and ended[i] else info
+            assert bool(row_info["success"][i]) == bool(single_info["success"]), where
+            assert set(single_info) <= set(row_info), where
+            for key in single_info:
+                assert_close(row_of(row_info[key], i), single_info[key], f"{where}: info[{key!r}]")
             episode_ends += ended[i]
             if mode == AutoresetMode.SAME_STEP and ended[i]:
                 assert bool(info["_final_obs"][i]), where
@@ -102,14 +101,14 @@ def run_against_single_envs(env_id: str, mode: AutoresetMode, num_envs: int = 3,
 
 
 @pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-def test_sub_env_i_equals_single_env_seeded_s_plus_i(env_id, mode):
-    assert run_against_single_envs(env_id, mode) >= 3 * (40 // (SHORT + 1)) - 3
+def test_sub_env_i_equals_single_env_seeded_s_plus_i(case, mode):
+    assert run_against_single_envs(case, mode) >= 3 * (40 // (SHORT + 1)) - 3
 
 
-def test_disabled_mode_resets_only_the_masked_rows(env_id):
+def test_disabled_mode_resets_only_the_masked_rows(case):
     num_envs, seed = 4, 5
-    envs = gym.make_vec(env_id, num_envs=num_envs, autoreset_mode="Disabled", max_episode_steps=SHORT)
-    singles = [make_single(env_id, max_episode_steps=SHORT) for _ in range(num_envs)]
+    envs = case.make_vec(num_envs=num_envs, autoreset_mode="Disabled", max_episode_steps=SHORT)
+    singles = [case.make_single(max_episode_steps=SHORT) for _ in range(num_envs)]
     envs.reset(seed=seed)
     for i, single in enumerate(singles):
         single.reset(seed=seed + i)
@@ -130,8 +129,8 @@ def test_disabled_mode_resets_only_the_masked_rows(env_id):
     assert resets >= num_envs * 3
 
 
-def test_reset_with_the_same_seed_repeats_the_trajectory(env_id):
-    envs = gym.make_vec(env_id, num_envs=4)
+def test_reset_with_the_same_seed_repeats_the_trajectory(case):
+    envs = case.make_vec(num_envs=4)
     actions = random_actions(envs.single_action_space, 20 * 4, 3)
 
     def rollout():
@@ -145,8 +144,8 @@ def test_reset_with_the_same_seed_repeats_the_trajectory(env_id):
         assert_same(row_of(a, slice(None)), row_of(b, slice(None)))
 
 
-def test_different_seeds_give_different_episodes(env_id):
-    envs = gym.make_vec(env_id, num_envs=16)
+def test_different_seeds_give_different_episodes(case):
+    envs = case.make_vec(num_envs=16)
     a, _ = envs.reset(seed=1)
     b, _ = envs.reset(seed=1000)
     flat = lambda obs: torch.cat([v.flatten() for v in obs.values()]) if isinstance(obs, dict) else obs.flatten()  # noqa: E731
@@ -173,18 +172,18 @@ def bad_actions(space, num_envs: int) -> dict[str, np.ndarray]:
     return cases
 
 
-def test_bad_actions_raise_value_error_naming_the_space(env_id):
-    envs = gym.make_vec(env_id, num_envs=3)
+def test_bad_actions_raise_value_error_naming_the_space(case):
+    envs = case.make_vec(num_envs=3)
     envs.reset(seed=0)
     for problem, actions in bad_actions(envs.single_action_space, 3).items():
         with pytest.raises(ValueError, match="expected actions from") as raised:
             envs.step(actions)
         assert str(envs.single_action_space) in str(raised.value), problem
-        assert env_id in str(raised.value), problem
+        assert case.id in str(raised.value), problem
 
 
-def test_bad_single_env_action_raises_value_error(env_id):
-    env = gym.make(env_id)
+def test_bad_single_env_action_raises_value_error(case):
+    env = case.make()
     env.reset(seed=0)
     space = env.action_space
     wrong = np.float32(0.5) if isinstance(space, Discrete) else np.full(space.shape, np.nan, np.float32)
@@ -192,8 +191,8 @@ def test_bad_single_env_action_raises_value_error(env_id):
         env.step(wrong)
 
 
-def test_a_rejected_action_leaves_the_batch_unchanged(env_id):
-    envs, reference = gym.make_vec(env_id, num_envs=3), gym.make_vec(env_id, num_envs=3)
+def test_a_rejected_action_leaves_the_batch_unchanged(case):
+    envs, reference = case.make_vec(num_envs=3), case.make_vec(num_envs=3)
     envs.reset(seed=2)
     reference.reset(seed=2)
     actions = random_actions(envs.single_action_space, 12, 2)
@@ -205,15 +204,15 @@ def test_a_rejected_action_leaves_the_batch_unchanged(env_id):
         assert_same(row_of(envs.step(batch)[0], slice(None)), row_of(reference.step(batch)[0], slice(None)))
 
 
-def test_bad_constructor_arguments_raise_value_error(env_id):
+def test_bad_constructor_arguments_raise_value_error(case):
     for kwargs in ({"num_envs": 0}, {"reward": "no-such-reward"}, {"gamma": 1.5}, {"max_episode_steps": 0},
                    {"autoreset_mode": "sometimes"}, {"render_mode": "ascii"}, {"device": "nowhere"}):
         with pytest.raises(ValueError):
-            gym.make_vec(env_id, **{"num_envs": 2, **kwargs})
+            case.make_vec(**{"num_envs": 2, **kwargs})
 
 
-def test_bad_reset_options_raise_value_error(env_id):
-    envs = gym.make_vec(env_id, num_envs=3, autoreset_mode="Disabled")
+def test_bad_reset_options_raise_value_error(case):
+    envs = case.make_vec(num_envs=3, autoreset_mode="Disabled")
     envs.reset(seed=0)
     for options in ({"reset_mask": np.zeros(3, bool)}, {"reset_mask": np.ones(4, bool)},
                     {"reset_mask": np.ones(3, int)}, {"colour": "red"}):
@@ -224,8 +223,8 @@ def test_bad_reset_options_raise_value_error(env_id):
             envs.reset(seed=seed)
 
 
-def test_step_before_reset_is_refused(env_id):
-    envs = gym.make_vec(env_id, num_envs=2)
+def test_step_before_reset_is_refused(case):
+    envs = case.make_vec(num_envs=2)
     with pytest.raises(gym.error.ResetNeeded):
         envs.step(envs.action_space.sample())
 
@@ -233,43 +232,43 @@ def test_step_before_reset_is_refused(env_id):
 # -- rewards -------------------------------------------------------------------------------------
 
 
-def test_every_named_reward_trains_on_its_channels(env_id):
-    envs = gym.make_vec(env_id, num_envs=4)
+def test_every_named_reward_trains_on_its_channels(case):
+    envs = case.make_vec(num_envs=4)
     for name in type(envs).reward_names():
-        envs = gym.make_vec(env_id, num_envs=4, reward=name)
+        envs = case.make_vec(num_envs=4, reward=name)
         envs.reset(seed=0)
         _, reward, _, _, info = envs.step(envs.action_space.sample())
         assert reward.shape == (4,) and reward.dtype == torch.float32
         assert torch.isfinite(reward).all(), name
 
 
-def test_a_callable_reward_sees_every_channel(env_id):
+def test_a_callable_reward_sees_every_channel(case):
     seen = {}
 
     def reward(terms):
         seen.update(terms)
         return terms["sparse"] * 2
 
-    envs = gym.make_vec(env_id, num_envs=2, reward=reward)
+    envs = case.make_vec(num_envs=2, reward=reward)
     envs.reset(seed=0)
     _, value, _, _, info = envs.step(envs.action_space.sample())
     assert set(seen) == set(info["reward_terms"])
     assert torch.equal(value, info["reward_terms"]["sparse"] * 2)
 
 
-def test_a_callable_reward_of_the_wrong_shape_is_a_value_error(env_id):
-    envs = gym.make_vec(env_id, num_envs=2, reward=lambda terms: terms["sparse"].sum())
+def test_a_callable_reward_of_the_wrong_shape_is_a_value_error(case):
+    envs = case.make_vec(num_envs=2, reward=lambda terms: terms["sparse"].sum())
     envs.reset(seed=0)
     with pytest.raises(ValueError, match="must return a tensor of shape"):
         envs.step(envs.action_space.sample())
 
 
 @pytest.mark.parametrize("gamma", [0.9, 1.0])
-def test_shaping_terms_telescope_over_an_episode(env_id, gamma):
+def test_shaping_terms_telescope_over_an_episode(case, gamma):
     """Σ γᵗ Fₜ = γᵀ Φ(s_T) − Φ(s₀) when truncated, and −Φ(s₀) when terminated."""
     num_envs, horizon = 64, 25
-    envs = gym.make_vec(env_id, num_envs=num_envs, autoreset_mode="Disabled", gamma=gamma,
-                        max_episode_steps=horizon, **EASY_KWARGS[env_id])
+    envs = case.make_vec(num_envs=num_envs, autoreset_mode="Disabled", gamma=gamma,
+                        max_episode_steps=horizon, **case.easy_kwargs)
     envs.reset(seed=3)
     start = {name: value.clone() for name, value in envs.current_potentials().items()}
     expected = {name: torch.zeros(num_envs) for name in start}
@@ -295,22 +294,22 @@ def test_shaping_terms_telescope_over_an_episode(env_id, gamma):
 # -- rendering -----------------------------------------------------------------------------------
 
 
-def test_rgb_array_frames(env_id):
-    env = gym.make(env_id, render_mode="rgb_array")
+def test_rgb_array_frames(case):
+    env = case.make(render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
     assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
     assert frame.std() > 0  # something was drawn
 
-    envs = gym.make_vec(env_id, num_envs=5, render_mode="rgb_array")
+    envs = case.make_vec(num_envs=5, render_mode="rgb_array")
     envs.reset(seed=0)
     frames = envs.render()
     assert len(frames) == 5 and frames[4].shape == frame.shape
     np.testing.assert_array_equal(frames[0], frame)  # sub-env 0 under seed 0 is the single env under seed 0
 
 
-def test_human_rendering_opens_a_window_headless(env_id):
-    env = gym.make(env_id, render_mode="human")
+def test_human_rendering_opens_a_window_headless(case):
+    env = case.make(render_mode="human")
     env.reset(seed=0)
     env.step(env.action_space.sample())
     env.close()
@@ -320,8 +319,8 @@ def test_human_rendering_opens_a_window_headless(env_id):
 
 
 @cuda
-def test_cuda_batch_matches_cpu_batch(env_id):
-    cpu, gpu = gym.make_vec(env_id, num_envs=8), gym.make_vec(env_id, num_envs=8, device="cuda")
+def test_cuda_batch_matches_cpu_batch(case):
+    cpu, gpu = case.make_vec(num_envs=8), case.make_vec(num_envs=8, device="cuda")
     a, _ = cpu.reset(seed=4)
     b, _ = gpu.reset(seed=4)
     for t, action in enumerate(random_actions(cpu.action_space, 20, 4)):
@@ -333,10 +332,10 @@ def test_cuda_batch_matches_cpu_batch(env_id):
 # -- gymnasium's wrappers compose with the batch -------------------------------------------------
 
 
-def test_gymnasium_vector_wrappers_compose(env_id, tmp_path):
+def test_gymnasium_vector_wrappers_compose(case, tmp_path):
     from gymnasium.wrappers.vector import ArrayConversion, RecordEpisodeStatistics, RecordVideo
 
-    envs = gym.make_vec(env_id, num_envs=4, max_episode_steps=5, render_mode="rgb_array")
+    envs = case.make_vec(num_envs=4, max_episode_steps=5, render_mode="rgb_array")
     envs = RecordVideo(envs, str(tmp_path / "videos"), episode_trigger=lambda episode: episode == 0, video_length=6)
     envs = RecordEpisodeStatistics(ArrayConversion(envs, env_xp=torch, target_xp=np))
     envs.reset(seed=0)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tests.conftest import ENV_IDS, assert_same, row_of
+from tests.conftest import ENV_CASES, ENV_IDS, EnvCase, assert_same, row_of
 
 PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NUM_ENVS = 3
@@ -30,20 +30,20 @@ def plausible_actions(space) -> st.SearchStrategy:
     return dtypes.flatmap(lambda dtype: hnp.arrays(dtype, shape))
 
 
-def actions_for(env_id: str) -> st.SearchStrategy:
-    space = gym.make_vec(env_id, num_envs=NUM_ENVS).single_action_space
+def actions_for(case: EnvCase) -> st.SearchStrategy:
+    space = case.make_vec(num_envs=NUM_ENVS).single_action_space
     return st.one_of(anything, plausible_actions(space), st.just(np.stack([space.sample() for _ in range(NUM_ENVS)])))
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_step_takes_any_input_or_raises_value_error_and_keeps_the_batch_intact(env_id):
-    envs, reference = gym.make_vec(env_id, num_envs=NUM_ENVS), gym.make_vec(env_id, num_envs=NUM_ENVS)
+@pytest.mark.parametrize("case", ENV_CASES, ids=str)
+def test_step_takes_any_input_or_raises_value_error_and_keeps_the_batch_intact(case):
+    envs, reference = case.make_vec(num_envs=NUM_ENVS), case.make_vec(num_envs=NUM_ENVS)
     envs.reset(seed=0)
     reference.reset(seed=0)
     valid = np.stack([envs.single_action_space.sample() for _ in range(NUM_ENVS)])
 
     @PROPERTY_SETTINGS
-    @given(actions=actions_for(env_id))
+    @given(actions=actions_for(case))
     def check(actions):
         try:
             result = envs.step(actions)
@@ -57,9 +57,9 @@ def test_step_takes_any_input_or_raises_value_error_and_keeps_the_batch_intact(e
     check()
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_reset_takes_any_seed_and_options_or_raises_value_error(env_id):
-    envs = gym.make_vec(env_id, num_envs=NUM_ENVS, autoreset_mode="Disabled")
+@pytest.mark.parametrize("case", ENV_CASES, ids=str)
+def test_reset_takes_any_seed_and_options_or_raises_value_error(case):
+    envs = case.make_vec(num_envs=NUM_ENVS, autoreset_mode="Disabled")
     masks = hnp.arrays(st.sampled_from([np.bool_, np.int64]), st.sampled_from([(NUM_ENVS,), (NUM_ENVS + 1,), ()]))
     options = st.one_of(st.none(), st.dictionaries(st.sampled_from(["reset_mask", "other"]), st.one_of(masks, anything), max_size=2))
     seeds = st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70), anything,
@@ -78,9 +78,9 @@ def test_reset_takes_any_seed_and_options_or_raises_value_error(env_id):
     check()
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_constructor_takes_any_arguments_or_raises_value_error(env_id):
-    vector_class = gym.envs.registration.load_env_creator(gym.spec(env_id).vector_entry_point)
+@pytest.mark.parametrize("case", ENV_CASES, ids=str)
+def test_constructor_takes_any_arguments_or_raises_value_error(case):
+    vector_class = gym.envs.registration.load_env_creator(gym.spec(case.id).vector_entry_point)
     names = [*vector_class.argument_names(), "no_such_argument"]
     values = st.one_of(scalars, st.integers(min_value=-3, max_value=70), st.floats(min_value=-2, max_value=2),
                        st.sampled_from(["sparse", "shaped", "dense", "dfs", "wilson", "top_down", "egocentric",
@@ -93,7 +93,7 @@ def test_constructor_takes_any_arguments_or_raises_value_error(env_id):
     @given(num_envs=num_envs, kwargs=arguments)
     def check(num_envs, kwargs):
         try:
-            envs = vector_class(num_envs=num_envs, **kwargs)
+            envs = vector_class(num_envs=num_envs, **{**case.kwargs, **kwargs})
         except ValueError:
             return
         observation, _ = envs.reset(seed=0)
@@ -110,9 +110,9 @@ def test_num_envs_has_an_upper_bound():
         gym.make_vec(ENV_IDS[0], num_envs=2**40)
 
 
-@pytest.mark.parametrize("env_id", ENV_IDS)
-def test_observations_stay_in_their_space(env_id):
-    envs = gym.make_vec(env_id, num_envs=16)
+@pytest.mark.parametrize("case", ENV_CASES, ids=str)
+def test_observations_stay_in_their_space(case):
+    envs = case.make_vec(num_envs=16)
     observation, _ = envs.reset(seed=0)
     for _ in range(50):
         as_numpy = {k: v.numpy() for k, v in observation.items()} if isinstance(observation, dict) else observation.numpy()
