@@ -25,10 +25,10 @@ RATIO_BATCH = 1024  # the batched figure the SyncVectorEnv baseline is compared 
 
 
 class ThroughputRow(TypedDict):
-    """One env's figures in steps per second; ``ratio`` is None when RATIO_BATCH was not measured."""
+    """One env's figures in steps per second; None where a batch size (or RATIO_BATCH) was not measured."""
 
     env_id: str
-    batched: dict[int, float]
+    batched: dict[int, float | None]
     sync_envs: int
     sync: float
     ratio: float | None
@@ -37,17 +37,21 @@ class ThroughputRow(TypedDict):
 def random_actions(
     space: spaces.Space, num_envs: int, count: int, device: str | torch.device = "cpu"
 ) -> list[torch.Tensor]:
-    """``count`` batches of ``num_envs`` uniformly random actions of a Discrete or bounded Box ``space``."""
+    """``count`` batches of ``num_envs`` uniformly random actions of a (Multi)Discrete or bounded Box ``space``."""
     generator = torch.Generator().manual_seed(0)
     if isinstance(space, spaces.Discrete):
         start = int(space.start)
         batches = torch.randint(start, start + int(space.n), (count, num_envs), generator=generator)
+    elif isinstance(space, spaces.MultiDiscrete):
+        start, size = torch.from_numpy(space.start), torch.from_numpy(space.nvec)
+        uniform = torch.rand((count, num_envs, *space.shape), generator=generator, dtype=torch.float64)
+        batches = start + (uniform * size).long()
     elif isinstance(space, spaces.Box) and space.is_bounded():
         low, high = torch.from_numpy(space.low), torch.from_numpy(space.high)
         uniform = torch.rand((count, num_envs, *space.shape), generator=generator, dtype=low.dtype)
         batches = (low + (high - low) * uniform).clamp(low, high)  # the clamp absorbs rounding past high
     else:
-        raise TypeError(f"random actions need a Discrete or bounded Box space, got {space}")
+        raise TypeError(f"random actions need a (Multi)Discrete or bounded Box space, got {space}")
     return list(batches.to(device).unbind(0))
 
 
@@ -100,15 +104,22 @@ def throughput_table(
     sync_envs: int = 64,
     seconds: float = 2.0,
 ) -> list[ThroughputRow]:
-    """Per env id: batched steps/s at each batch size (CPU), SyncVectorEnv steps/s at ``sync_envs``, their ratio."""
+    """Per env id: batched steps/s at each batch size (CPU), SyncVectorEnv steps/s at ``sync_envs``, their ratio.
+
+    An env class may cap the batches worth timing with ``max_benchmark_envs`` (e.g. one physics engine
+    instance per env); larger sizes are left out of its row.
+    """
     rows: list[ThroughputRow] = []
     for env_id in env_ids:
+        largest = getattr(gym.envs.registration.load_env_creator(gym.spec(env_id).vector_entry_point),
+                          "max_benchmark_envs", None)
+        sizes = [n for n in batch_sizes if largest is None or n <= largest]
         # Largest batch first: its untimed reset makes most of a level pool, which the maze envs cache per
         # process, so smaller batches are not timed while making levels on first use.
-        measured = {n: measure_batched(env_id, n, seconds) for n in sorted(batch_sizes, reverse=True)}
-        batched = {n: measured[n] for n in batch_sizes}
+        measured = {n: measure_batched(env_id, n, seconds) for n in sorted(sizes, reverse=True)}
+        batched = {n: measured.get(n) for n in batch_sizes}
         sync = measure_sync(env_id, sync_envs, seconds)
-        ratio = batched[RATIO_BATCH] / sync if RATIO_BATCH in batched else None
+        ratio = batched[RATIO_BATCH] / sync if batched.get(RATIO_BATCH) else None
         rows.append(ThroughputRow(env_id=env_id, batched=batched, sync_envs=sync_envs, sync=sync, ratio=ratio))
     return rows
 
@@ -133,7 +144,7 @@ def markdown_table(rows: list[ThroughputRow]) -> str:
     for row in rows:
         cells = [
             f"`{row['env_id']}`",
-            *(f"{row['batched'][n]:,.0f}" for n in batch_sizes),
+            *("–" if row["batched"][n] is None else f"{row['batched'][n]:,.0f}" for n in batch_sizes),
             f"{row['sync']:,.0f}",
             _ratio_text(row["ratio"]),
         ]
