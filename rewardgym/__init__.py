@@ -11,6 +11,8 @@ Importing rewardgym registers every env id under the ``rewardgym/`` namespace:
 
 from rewardgym.core import registered_ids
 from rewardgym.envs import maze  # noqa: F401  (registers the maze family)
+from rewardgym.envs import driving  # noqa: F401  (registers the driving family)
+from rewardgym.envs import exploration  # noqa: F401  (registers the exploration family)
 
 __version__ = "0.1.0"
 __all__ = ["registered_ids"]

@@ -25,11 +25,33 @@ ENV_IDS = rewardgym.registered_ids()
 EASY_KWARGS: dict[str, dict] = {
     "rewardgym/GridMaze-v0": {"size": 2, "min_distance": 2},
     "rewardgym/PointMaze-v0": {"size": 2, "min_distance": 0},
+    # Short routes through dense traffic: within 25 steps some episodes end (route done or crash), others run out.
+    "rewardgym/Highway-v0": {"route_length": 120.0},
+    "rewardgym/Merge-v0": {"route_length": 120.0, "ramp_length": 130.0},
+    "rewardgym/Intersection-v0": {"approach_distance": 8.0, "exit_distance": 4.0},
+    "rewardgym/DeepSea-v0": {"size": 3},
+    "rewardgym/HiddenGoal-v0": {"size": 1.0, "goal_radius": 0.2, "min_distance": 0.0},
+    # Unlocking by chance within a few steps is too rare; start with the door open (curriculum stage 2).
+    "rewardgym/KeyDoor-v0": {"num_rooms": 2, "room_size": 2, "start_stage": 2},
+    "rewardgym/NoisyTV-v0": {"num_rooms": 2, "room_size": 2, "start_stage": 2},
+    # Episodes end at the first bad vector (terminated) or survive to the time limit (truncated);
+    # reaching the target needs 29 steps, so success and a truncation within 25 steps exclude each other.
+    "rewardgym/SphericalCode-v0": {"dim": 3, "theta": 5.0, "target": 30},
+    # A one-move level with four point slots: 24 actions, of which the perpendicular bisector of AB wins.
+    "rewardgym/Construct-v0": {"level": "perp_bisector", "max_points": 4},
+    # Goals near the start: some are met at once or within a step or two, others drift out of reach.
+    "rewardgym/Reach-v0": {"goal_range": 0.05, "terminate_on_success": True},
+    "rewardgym/Push-v0": {"goal_range": 0.05, "object_range": 0.0, "terminate_on_success": True},
+    "rewardgym/PickPlace-v0": {"goal_range": 0.05, "object_range": 0.0, "terminate_on_success": True},
 }
 
 #: Per env, further constructor arguments under which the shared contract tests run again
 #: (e.g. another physics backend): each is a case of its own.
-VARIANTS: dict[str, list[dict]] = {}
+VARIANTS: dict[str, list[dict]] = {
+    **{f"rewardgym/{task}-v0": [{"backend": "pybullet"}] for task in ("Reach", "Push", "PickPlace")},
+    "rewardgym/SphericalCode-v0": [{"action_kind": "alphabet"}],
+    "rewardgym/Construct-v0": [{"level": ["perp_bisector", "midpoint"], "max_points": 4}],  # levels mixed in a batch
+}
 
 
 @dataclass(frozen=True)

@@ -70,16 +70,20 @@ class SuccessCurve(BaseCallback):
 
 
 def run_one(
-    experiment: Experiment, label: str, reward: str, bonus: str | None, seed: int, steps: int, out: Path
+    experiment: Experiment, label: str, reward: str, bonus: str | None, seed: int, steps: int, out: Path,
+    callbacks: list[BaseCallback] | None = None,
 ) -> tuple[dict, list]:
-    """Train and evaluate one configuration and seed under ``out/runs``; the CSV row and the curve."""
+    """Train and evaluate one configuration and seed under ``out/runs``; the CSV row and the curve.
+
+    ``callbacks`` watch the training too (e.g. to record every episode's outcome).
+    """
     run_dir = out / "runs" / f"{experiment.name}_{label.replace(' ', '_').replace('+', 'plus')}_seed{seed}"
     config = RunConfig(env_id=experiment.env_id, algo=experiment.algo, reward=reward, bonus=bonus, steps=steps,
                        seed=seed, checkpoint_every=steps, env_kwargs=experiment.env_kwargs,
                        hyperparameters=experiment.hyperparameters)
     curve = SuccessCurve()
     started = time.time()
-    train(config, run_dir, progress_bar=False, callbacks=[curve])
+    train(config, run_dir, progress_bar=False, callbacks=[curve, *(callbacks or [])])
     result = evaluate(run_dir, episodes=experiment.eval_episodes)
     low, high = result["success_rate_95ci"]
     row = {"configuration": label, "reward": reward, "bonus": bonus or "", "seed": seed, "steps": steps,

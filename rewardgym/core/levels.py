@@ -53,3 +53,9 @@ class LevelPool:
 
     def __getitem__(self, key: str) -> torch.Tensor:
         return self._fields[key]
+
+    def gather(self, field: str, slots: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Per row, the flat per-level ``field`` of level ``slots[row]`` at ``index[row]`` (shape ``(rows, ...)``)."""
+        values = self._fields[field]
+        offsets = (slots * values[0].numel()).view(-1, *([1] * (index.dim() - 1)))
+        return values.view(-1).index_select(0, (offsets + index).view(-1)).view(index.shape)  # faster than [] on CPU

@@ -23,8 +23,8 @@ def as_action_tensor(
     """Validate a batch of actions for ``space`` and return them as a tensor on ``device``.
 
     ``batch_size=None`` validates one unbatched action (a single env's).
-    Accepts torch tensors (any device), numpy arrays and nested sequences. Discrete actions must be
-    integers in the space's range; Box actions real numbers inside its bounds, never NaN.
+    Accepts torch tensors (any device), numpy arrays and nested sequences. Discrete and MultiDiscrete
+    actions must be integers in the space's range; Box actions real numbers inside its bounds, never NaN.
     """
     expected_shape = space.shape if batch_size is None else (batch_size, *space.shape)
 
@@ -52,13 +52,19 @@ def as_action_tensor(
     if tensor.dtype == torch.bool or tensor.is_complex():
         raise fail("wrong dtype")
 
-    if isinstance(space, spaces.Discrete):
+    if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
         if tensor.is_floating_point():
             raise fail("discrete actions must have an integer dtype")
         tensor = tensor.to(device=device, dtype=torch.int64)
-        low, high = int(space.start), int(space.start + space.n - 1)
+        if isinstance(space, spaces.Discrete):
+            low, high = int(space.start), int(space.start + space.n - 1)
+            outside = f"values outside [{low}, {high}]"
+        else:
+            low = torch.as_tensor(space.start, dtype=torch.int64, device=device)
+            high = low + torch.as_tensor(space.nvec, dtype=torch.int64, device=device) - 1
+            outside = "values outside [start, start + nvec - 1] of their entry"
         if tensor.numel() and bool(((tensor < low) | (tensor > high)).any()):
-            raise fail(f"values outside [{low}, {high}]")
+            raise fail(outside)
         return tensor - low
 
     if isinstance(space, spaces.Box):

@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from gymnasium.spaces import Discrete
+from gymnasium.spaces import Discrete, MultiDiscrete
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
 
@@ -145,11 +145,17 @@ def test_reset_with_the_same_seed_repeats_the_trajectory(case):
 
 
 def test_different_seeds_give_different_episodes(case):
+    """Over a few steps of the same actions, since some envs hide what the seed drew until the agent acts
+    (DeepSea's action mapping)."""
     envs = case.make_vec(num_envs=16)
-    a, _ = envs.reset(seed=1)
-    b, _ = envs.reset(seed=1000)
+    actions = random_actions(envs.action_space, 3, 0)
     flat = lambda obs: torch.cat([v.flatten() for v in obs.values()]) if isinstance(obs, dict) else obs.flatten()  # noqa: E731
-    assert not torch.equal(flat(a).float(), flat(b).float())
+
+    def episode(seed: int) -> torch.Tensor:
+        observations = [envs.reset(seed=seed)[0]] + [envs.step(action)[0] for action in actions]
+        return torch.cat([flat(observation).float() for observation in observations])
+
+    assert not torch.equal(episode(1), episode(1000))
 
 
 # -- bad input -----------------------------------------------------------------------------------
@@ -159,10 +165,12 @@ def bad_actions(space, num_envs: int) -> dict[str, np.ndarray]:
     """One action batch per kind of mistake."""
     good = np.stack([space.sample() for _ in range(num_envs)])
     cases = {"shape": good[:-1], "extra dimension": good[..., None]}
-    if isinstance(space, Discrete):
+    if isinstance(space, (Discrete, MultiDiscrete)):
+        low = space.start
+        high = low + (space.n if isinstance(space, Discrete) else space.nvec) - 1
         cases["dtype"] = good.astype(np.float32)
-        cases["range"] = np.full_like(good, space.start + space.n)
-        cases["negative"] = np.full_like(good, space.start - 1)
+        cases["range"] = np.broadcast_to(high + 1, good.shape).copy()
+        cases["negative"] = np.broadcast_to(low - 1, good.shape).copy()
     else:
         cases["dtype"] = good.astype(bool)
         cases["range"] = np.full_like(good, space.high.max() + 1)
@@ -263,10 +271,9 @@ def test_a_callable_reward_of_the_wrong_shape_is_a_value_error(case):
         envs.step(envs.action_space.sample())
 
 
-@pytest.mark.parametrize("gamma", [0.9, 1.0])
-def test_shaping_terms_telescope_over_an_episode(case, gamma):
-    """Σ γᵗ Fₜ = γᵀ Φ(s_T) − Φ(s₀) when truncated, and −Φ(s₀) when terminated."""
-    num_envs, horizon = 64, 25
+def telescoping_run(case: EnvCase, gamma: float, horizon: int, num_envs: int = 64) -> torch.Tensor:
+    """Random episodes under the easy arguments and time limit ``horizon``: Σ γᵗ Fₜ = γᵀ Φ(s_T) − Φ(s₀)
+    when truncated, and −Φ(s₀) when terminated. Returns how each row's episode ended: 1 terminated, 2 truncated."""
     envs = case.make_vec(num_envs=num_envs, autoreset_mode="Disabled", gamma=gamma,
                         max_episode_steps=horizon, **case.easy_kwargs)
     envs.reset(seed=3)
@@ -274,7 +281,7 @@ def test_shaping_terms_telescope_over_an_episode(case, gamma):
     expected = {name: torch.zeros(num_envs) for name in start}
     discounted = {name: torch.zeros(num_envs) for name in start}
     running = torch.ones(num_envs, dtype=torch.bool)
-    ended_by = torch.zeros(num_envs, dtype=torch.long)  # 1 terminated, 2 truncated
+    ended_by = torch.zeros(num_envs, dtype=torch.long)
     for t, action in enumerate(random_actions(envs.action_space, horizon, 3)):
         _, _, terminated, truncated, info = envs.step(action)
         potentials = envs.current_potentials()
@@ -286,9 +293,16 @@ def test_shaping_terms_telescope_over_an_episode(case, gamma):
         ended_by = torch.where(finished, torch.where(terminated, 1, 2), ended_by)
         running &= ~finished
     assert not running.any()
-    assert (ended_by == 1).any() and (ended_by == 2).any(), "the run must cover both ways an episode ends"
     for name in start:
         torch.testing.assert_close(discounted[name], expected[name], atol=1e-4, rtol=0)
+    return ended_by
+
+
+@pytest.mark.parametrize("gamma", [0.9, 1.0])
+def test_shaping_terms_telescope_over_an_episode(case, gamma):
+    """With a time limit of 25 steps, and of 2: episodes of a fixed length (DeepSea's) only a short limit truncates."""
+    ended_by = torch.cat([telescoping_run(case, gamma, horizon) for horizon in (25, 2)])
+    assert (ended_by == 1).any() and (ended_by == 2).any(), "the runs must cover both ways an episode ends"
 
 
 # -- rendering -----------------------------------------------------------------------------------
@@ -339,12 +353,14 @@ def test_gymnasium_vector_wrappers_compose(case, tmp_path):
     envs = RecordVideo(envs, str(tmp_path / "videos"), episode_trigger=lambda episode: episode == 0, video_length=6)
     envs = RecordEpisodeStatistics(ArrayConversion(envs, env_xp=torch, target_xp=np))
     envs.reset(seed=0)
-    lengths = []
+    lengths, steps, restarting = [], np.zeros(4, int), np.zeros(4, bool)
     for _ in range(12):
         observation, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
         assert isinstance(reward, np.ndarray)
+        steps = np.where(restarting, 0, steps + 1)  # NEXT_STEP: the step after an end only resets
+        restarting = terminated | truncated
         if "episode" in info:
-            lengths += list(info["episode"]["l"][info["_episode"]])
+            lengths += [(info["episode"]["l"][i], steps[i]) for i in np.flatnonzero(info["_episode"])]
     envs.close()
-    assert lengths and all(length == 5 for length in lengths)
+    assert lengths and all(length == expected <= 5 for length, expected in lengths)
     assert list((tmp_path / "videos").glob("*.mp4"))

@@ -11,6 +11,7 @@ from gymnasium import spaces
 from rewardgym.core import single_env_class
 from rewardgym.core.validation import check_float
 from rewardgym.envs.maze.base import AGENT_COLOUR, GOAL_COLOUR, MazeVectorEnv
+from rewardgym.envs.point_mass import PointMass
 
 AGENT_HALF_SIZE = 0.2  # the point is an axis-aligned box this far from its centre on each side
 _EPS = 1e-4
@@ -68,11 +69,10 @@ class PointMazeVector(MazeVectorEnv):
         **kwargs: Any,
     ):
         self.goal_radius = check_float("goal_radius", goal_radius, 0.01, 10.0)
-        self.dt = check_float("dt", dt, 1e-3, 1.0)
-        self.acceleration = check_float("acceleration", acceleration, 0.0, 1e3)
-        self.max_speed = check_float("max_speed", max_speed, 0.0, 1e3)
-        if self.max_speed * self.dt >= 1.0:
-            raise ValueError(f"max_speed * dt must be below 1 square per step (no tunnelling), got {self.max_speed * self.dt}")
+        self.point_mass = PointMass(dt, acceleration, max_speed)
+        step = self.point_mass.max_speed * self.point_mass.dt
+        if step >= 1.0:
+            raise ValueError(f"max_speed * dt must be below 1 square per step (no tunnelling), got {step}")
         super().__init__(num_envs, size=size, **kwargs)
         shape = (self.num_envs, 2)
         self.position = torch.zeros(shape, device=self.device)
@@ -90,7 +90,7 @@ class PointMazeVector(MazeVectorEnv):
         observation_space = spaces.Dict(
             {"observation": spaces.Box(low, high, dtype=np.float32), "achieved_goal": goal_space, "desired_goal": goal_space}
         )
-        self._set_spaces(observation_space, spaces.Box(-1.0, 1.0, (2,), np.float32))
+        self._set_spaces(observation_space, self.point_mass.action_space)
 
     # -- the task -----------------------------------------------------------------------------
 
@@ -111,8 +111,7 @@ class PointMazeVector(MazeVectorEnv):
         self._scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self._scale)
 
     def _transition(self, action: torch.Tensor) -> None:
-        velocity = self.velocity + action * (self.acceleration * self.dt)
-        self.velocity = velocity.clamp(-self.max_speed, self.max_speed)
+        self.velocity = self.point_mass.accelerate(self.velocity, action)
         for axis in (0, 1):  # move along x, then along y, stopping at walls
             self._move_along(axis)
 
@@ -120,7 +119,7 @@ class PointMazeVector(MazeVectorEnv):
         """Move the box along one axis; if its leading edge enters a wall square, stop flush with it."""
         other = 1 - axis
         speed = self.velocity[:, axis]
-        moved = self.position[:, axis] + speed * self.dt
+        moved = self.position[:, axis] + speed * self.point_mass.dt
         forward = speed > 0
         leading = torch.where(forward, moved + AGENT_HALF_SIZE - _EPS, moved - AGENT_HALF_SIZE + _EPS).floor().long()
         across_low = (self.position[:, other] - AGENT_HALF_SIZE + _EPS).floor().long()
