@@ -1,0 +1,227 @@
+"""Highway: drive a route along a straight multi-lane highway through IDM/MOBIL traffic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from rewardgym.core import single_env_class
+from rewardgym.core.validation import check_float, check_int
+from rewardgym.envs.driving.base import MARKING_COLOUR, ROAD_COLOUR, DrivingVectorEnv
+from rewardgym.envs.driving.behavior import LaneOrder, idm_acceleration, mobil_accepts
+from rewardgym.envs.driving.road import LaneRoad
+from rewardgym.envs.driving.vehicles import LENGTH, Vehicles, path_steering
+
+Tensor = torch.Tensor
+
+MIN_SPAWN_GAP = LENGTH + 3.0  # m, centre to centre between consecutive spawned vehicles of a lane
+SPAWN_SPACING = 17.0  # m, the mean extra gap between consecutive vehicles at vehicles_density 1
+
+
+class HighwayVector(DrivingVectorEnv):
+    """Drive ``route_length`` metres along a straight highway without crashing (highway-env's
+    highway-v0 with a route).
+
+    The ego (green) starts at x = 0 at its middle target speed (25 m/s) on a random lane among ``vehicles_count`` IDM/MOBIL
+    vehicles (mostly ahead, up to a quarter behind) with randomised desired speeds (80–100 % of the
+    limit) and IDM exponents (3.5–4.5). Lane 0 is the leftmost; y grows to the right.
+
+    ## Action space
+    | ``action_type`` | space | meaning |
+    |---|---|---|
+    | ``"discrete"`` (default) | ``Discrete(5)`` | 0 lane left, 1 idle, 2 lane right, 3 faster, 4 slower (target speeds ``linspace(limit − 10, limit, 3)``) |
+    | ``"continuous"`` | ``Box(-1, 1, (2,))`` | acceleration × 5 m/s², steering × π/4 |
+
+    ## Observation space
+    ``Box(-1, 1, (vehicles_observed, 7))``: rows (presence, x, y, vx, vy, cos ψ, sin ψ) for the
+    ego (absolute) and its nearest vehicles within 200 m (relative to the ego; absent rows are 0),
+    divided by (200 m, 12 m, 80 m/s) and clipped, as highway-env's normalised Kinematics.
+
+    ## Rewards (all in ``info["reward_terms"]``)
+    | name | reward per step |
+    |---|---|
+    | ``sparse`` (default) | +1 when the route is completed without collision or leaving the road |
+    | ``shaped`` | sparse + γΦ(s') − Φ(s), Φ = route completion in [0, 1] |
+    | ``carl`` | route-completion increment × speeding factor × lane-centre factor; 0 on a hard infraction |
+    | ``summed`` | highway-env: lmap(−1·collision + 0.1·right_lane + 0.4·high_speed, [−1, 0.5], [0, 1]) · on_road |
+
+    ## Episode end
+    Terminates on success, collision or leaving the road; truncates after ``duration`` seconds.
+    Info: ``collision``, ``off_road`` (this step's infractions) and ``route_completion``.
+
+    ## Arguments
+    ``lanes_count`` (3), ``vehicles_count`` (20), ``vehicles_density`` (1), ``duration`` (40 s),
+    ``policy_frequency`` (5 Hz), ``simulation_frequency`` (15 Hz), ``vehicles_observed`` (5),
+    ``route_length`` (500 m), ``speed_limit`` (30 m/s), ``action_type``, and the common ones.
+    """
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        *,
+        lanes_count: int = 3,
+        action_type: str = "discrete",
+        vehicles_count: int = 20,
+        vehicles_density: float = 1.0,
+        duration: float = 40.0,
+        policy_frequency: int = 5,
+        simulation_frequency: int = 15,
+        vehicles_observed: int = 5,
+        route_length: float = 500.0,
+        speed_limit: float = 30.0,
+        **kwargs: Any,
+    ):
+        self.road = self._make_road(check_int("lanes_count", lanes_count, 1, 8))
+        self.route_length = check_float("route_length", route_length, 1.0, 10_000.0)
+        super().__init__(
+            num_envs, action_type=action_type, vehicles_count=vehicles_count, vehicles_density=vehicles_density,
+            duration=duration, policy_frequency=policy_frequency, simulation_frequency=simulation_frequency,
+            vehicles_observed=vehicles_observed, speed_limit=speed_limit, **kwargs,
+        )
+        scale_x, _, scale_v = self.observation_scale
+        self.observation_scale = (scale_x, self.road.lane_width * self.road.total_lanes, scale_v)
+        self._leader = torch.zeros_like(self.vehicles.lane)  # the nearest vehicle ahead, in either lane while changing
+        self._has_leader = torch.zeros_like(self.vehicles.alive)
+
+    def _make_road(self, lanes_count: int) -> LaneRoad:
+        return LaneRoad(lanes_count)
+
+    def _ego_lane(self, drawn: Tensor) -> Tensor:
+        """The ego's starting lane, from a uniform draw in [0, 1) per row."""
+        return (drawn * self.road.lanes_count).long()
+
+    # -- spawning ---------------------------------------------------------------------------------
+
+    def _spawn(self, rows: Tensor) -> None:
+        capacity, limit = self.capacity, self.speed_limit
+        lane = self.random.integers(self.road.lanes_count, capacity)
+        draws = self.random.uniform(4 * capacity).view(self.num_envs, 4, capacity)
+        gap_draw, speed_draw, desire_draw, exponent_draw = draws.unbind(1)
+        ego_draw = self.random.uniform(2)
+        lane = torch.cat([self._ego_lane(ego_draw[:, :1]), lane[:, 1:]], dim=1)
+
+        # As highway-env, vehicles stand in one sequence along the road, each a random gap ahead
+        # of the previous one whatever its lane, so none overlap; the ego takes one of the first
+        # places, and the traffic the others in order.
+        gap = MIN_SPAWN_GAP + 2 * gap_draw * SPAWN_SPACING / self.vehicles_density
+        place = torch.cumsum(gap, dim=1) - gap[:, :1]
+        ego_place = (ego_draw[:, 1:] * (1 + (capacity - 1) // 4)).long()
+        traffic = torch.arange(capacity - 1, device=self.device).expand(self.num_envs, -1)
+        traffic_place = traffic + (traffic >= ego_place).long()
+        x = torch.cat([torch.zeros_like(gap[:, :1]), place.gather(1, traffic_place) - place.gather(1, ego_place)], dim=1)
+
+        ego_speed = self.target_speeds[1].expand(self.num_envs, 1)
+        speed = torch.cat([ego_speed, limit * (0.7 + 0.1 * speed_draw[:, 1:])], dim=1)
+        desired = torch.cat([ego_speed, limit * (0.8 + 0.2 * desire_draw[:, 1:])], dim=1)
+        new = Vehicles(
+            x=x, y=self.road.centre(lane), heading=torch.zeros_like(x), speed=speed,
+            alive=torch.ones_like(lane, dtype=torch.bool), desired_speed=desired, exponent=3.5 + exponent_draw, lane=lane,
+        )
+        self.vehicles.replace_rows(rows, new)
+
+    # -- traffic ----------------------------------------------------------------------------------
+
+    def _idm(self, who: Tensor | None, gap: Tensor, leader: Tensor | None) -> Tensor:
+        """IDM acceleration of vehicles ``who`` behind vehicles ``leader`` at centre distance ``gap``
+        (``None``: each vehicle itself)."""
+        v = self.vehicles
+
+        def of(value: Tensor, index: Tensor | None) -> Tensor:
+            return value if index is None else value.gather(1, index)
+
+        return idm_acceleration(of(v.speed, who), of(v.desired_speed, who), of(v.exponent, who), gap, of(v.speed, leader))
+
+    def _may_enter(self, lane: Tensor, x: Tensor) -> Tensor:
+        """Lanes traffic may change into."""
+        return self.road.lane_exists(lane, x)
+
+    def _plan(self) -> None:
+        """MOBIL lane-change decisions for traffic, then each vehicle's leader for IDM.
+
+        Traffic is as selfish as highway-env's (politeness 0): the followers' gains do not count,
+        and of their accelerations only the new follower's braking (the safety criterion) is needed.
+        """
+        v = self.vehicles
+        current = self.road.nearest_lane(v.y)
+        order = LaneOrder(v.x, current, v.alive, self.road.total_lanes)
+        here = order.query(current)
+        own_now = self._idm(None, here.leader_gap, here.leader)
+        no_gain = torch.zeros_like(own_now)  # the followers' gains, which politeness 0 ignores
+        deciding = v.alive & (v.lane == current)
+        deciding[:, 0] = False  # the ego changes lane only when told to
+        target = v.lane
+        for side in (1, -1):  # right, then left: left wins when both are accepted, as highway-env's order
+            candidate = current + side
+            there = order.query(candidate)
+            own_after = self._idm(None, there.leader_gap, there.leader)
+            new_follower_after = torch.where(there.has_follower, self._idm(there.follower, there.follower_gap, None), 0.0)
+            accepted = mobil_accepts(own_now, own_after, no_gain, new_follower_after, no_gain, no_gain)
+            target = torch.where(accepted & deciding & self._may_enter(candidate, v.x), candidate, target)
+        v.lane = target
+        ahead = order.query(target)  # while changing lane, also the target lane's leader
+        nearer = ahead.leader_gap < here.leader_gap
+        self._leader = torch.where(nearer, ahead.leader, here.leader)
+        self._has_leader = here.has_leader | ahead.has_leader
+
+    def _controls(self) -> tuple[Tensor, Tensor]:
+        v = self.vehicles
+        gap = torch.where(self._has_leader, v.x.gather(1, self._leader) - v.x, torch.inf)
+        acceleration = idm_acceleration(v.speed, v.desired_speed, v.exponent, gap, v.speed.gather(1, self._leader))
+        steering = path_steering(v.speed, v.heading, v.y - self.road.centre(v.lane), torch.zeros_like(v.heading))
+        return acceleration, steering
+
+    # -- the ego's route --------------------------------------------------------------------------
+
+    def _change_lane(self, direction: Tensor) -> Tensor:
+        v = self.vehicles
+        wanted = v.lane[:, 0] + direction
+        changed = (direction != 0) & self.road.lane_exists(wanted, v.x[:, 0])
+        v.lane = torch.cat([torch.where(changed, wanted, v.lane[:, 0]).unsqueeze(1), v.lane[:, 1:]], dim=1)
+        return changed
+
+    def _route_progress(self) -> Tensor:
+        return (self.vehicles.x[:, 0] / self.route_length).clamp(0.0, 1.0)
+
+    def _on_road(self) -> Tensor:
+        return self.road.on_road(self.vehicles.x[:, 0], self.vehicles.y[:, 0])
+
+    def _centre_offset(self) -> Tensor:
+        y = self.vehicles.y[:, 0]
+        return y - self.road.centre(self.road.nearest_lane(y))
+
+    def _right_lane_term(self) -> Tensor:
+        lane = self.road.nearest_lane(self.vehicles.y[:, 0]).clamp(max=self.road.lanes_count - 1)
+        return lane.float() / max(self.road.lanes_count - 1, 1)
+
+    # -- drawing ----------------------------------------------------------------------------------
+
+    def _camera(self, row: int) -> tuple[float, float]:
+        return float(self.vehicles.x[row, 0]) + 20.0, (self.road.total_lanes - 1) * self.road.lane_width / 2
+
+    def _draw_road(self, surface: Any, to_screen: Any, row: int) -> None:
+        import pygame
+
+        width = self.road.lane_width
+        left_edge = self._camera(row)[0] - self.frame_size[0] / self.pixels_per_metre
+        right_edge = left_edge + 2 * self.frame_size[0] / self.pixels_per_metre
+        for lane in range(self.road.total_lanes):
+            end = right_edge if lane < self.road.lanes_count else min(right_edge, self.road.ramp_end)
+            if end <= left_edge:
+                continue
+            top_left = to_screen(left_edge, (lane - 0.5) * width)
+            bottom_right = to_screen(end, (lane + 0.5) * width)
+            size = (bottom_right[0] - top_left[0], bottom_right[1] - top_left[1])
+            pygame.draw.rect(surface, ROAD_COLOUR, pygame.Rect(top_left, size))
+        for boundary in range(1, self.road.total_lanes):
+            y = (boundary - 0.5) * width
+            dash = left_edge - left_edge % 9.0
+            while dash < right_edge:
+                pygame.draw.line(surface, MARKING_COLOUR, to_screen(dash, y), to_screen(dash + 4.0, y), 2)
+                dash += 9.0
+        far_edge = (self.road.total_lanes - 0.5) * width
+        finish = (to_screen(self.route_length, -0.5 * width), to_screen(self.route_length, far_edge))
+        pygame.draw.line(surface, MARKING_COLOUR, *finish, 3)
+
+
+Highway = single_env_class(HighwayVector, "Highway")

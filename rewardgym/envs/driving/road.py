@@ -1,0 +1,142 @@
+"""Road geometry as tensors: straight multi-lane roads (with an optional on-ramp) and a four-way
+intersection whose routes are polylines.
+
+Coordinates follow highway-env and the screen: x to the right, y downward, headings measured
+from +x toward +y. Traffic drives on the right.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+Tensor = torch.Tensor
+
+LANE_WIDTH = 4.0  # m
+
+
+class LaneRoad:
+    """Straight lanes along +x: lane ``i`` is centred on ``y = i · lane_width``, lane 0 the leftmost.
+
+    With ``ramp_end`` set, one more lane (index ``lanes_count``, the rightmost) is an on-ramp that
+    ends at ``x = ramp_end``: driving on it beyond that point is off the road.
+    """
+
+    def __init__(self, lanes_count: int, ramp_end: float | None = None, lane_width: float = LANE_WIDTH):
+        self.lanes_count = lanes_count
+        self.ramp_end = ramp_end
+        self.lane_width = lane_width
+        self.total_lanes = lanes_count + (ramp_end is not None)
+
+    def centre(self, lane: Tensor) -> Tensor:
+        return lane.to(torch.float32) * self.lane_width
+
+    def nearest_lane(self, y: Tensor) -> Tensor:
+        """The lane whose centre is nearest (clamped to the road's lanes)."""
+        return torch.round(y / self.lane_width).long().clamp(0, self.total_lanes - 1)
+
+    def lane_exists(self, lane: Tensor, x: Tensor) -> Tensor:
+        """Whether ``lane`` is a lane of the road at longitudinal position ``x``."""
+        exists = (lane >= 0) & (lane < self.total_lanes)
+        if self.ramp_end is not None:
+            exists = exists & ((lane < self.lanes_count) | (x <= self.ramp_end))
+        return exists
+
+    def on_road(self, x: Tensor, y: Tensor) -> Tensor:
+        """Whether a vehicle's centre lies on the paved lanes."""
+        lane = torch.round(y / self.lane_width).long()
+        inside = (y >= -self.lane_width / 2) & (y <= (self.total_lanes - 0.5) * self.lane_width)
+        return inside & self.lane_exists(lane.clamp(0, self.total_lanes - 1), x)
+
+
+class IntersectionRoutes:
+    """A four-way intersection of two two-lane roads, and its 12 routes as resampled polylines.
+
+    The paved crossing square is ``|x|, |y| ≤ lane_width / 2 + right_turn_radius``; each arm
+    reaches ``arm_length`` from the centre. Route ``3a + m`` comes in on arm ``a`` (0: from below, then counter-clockwise on
+    screen: from the right, from above, from the left) and turns right (m = 0), goes straight
+    (1) or turns left (2). A route starts ``arm_length`` out and is sampled every ``spacing``
+    metres; it runs on past its exit so that projections near the end stay on it.
+    """
+
+    def __init__(
+        self, arm_length: float, device: torch.device, lane_width: float = LANE_WIDTH, spacing: float = 1.0,
+        right_turn_radius: float = 7.0,
+    ):
+        self.arm_length = arm_length
+        self.lane_width = lane_width
+        self.spacing = spacing
+        self.half_size = lane_width / 2 + right_turn_radius  # of the paved crossing square
+        self.entry = arm_length - self.half_size  # distance along a route to the crossing square
+        self.radii = (right_turn_radius, None, right_turn_radius + lane_width)
+        turn_lengths = [math.pi / 2 * self.radii[0], 2 * self.half_size, math.pi / 2 * self.radii[2]]
+        self.turn_length = torch.tensor(turn_lengths * 4, device=device)  # per route, inside the square
+        count = math.ceil((2 * self.entry + turn_lengths[2] + arm_length) / spacing) + 1
+        s = torch.arange(count, dtype=torch.float64) * spacing
+        canonical = [self._canonical(s, movement) for movement in range(3)]
+        points, headings = [], []
+        for arm in range(4):  # rotate the arm-0 routes a quarter turn per arm
+            angle = -arm * math.pi / 2
+            c, n = math.cos(angle), math.sin(angle)
+            for x, y, heading in canonical:
+                points.append(torch.stack([c * x - n * y, n * x + c * y], dim=-1))
+                headings.append(heading + angle)
+        self.points = torch.stack(points).to(device=device, dtype=torch.float32)  # (12, M, 2)
+        self.heading = torch.stack(headings).to(device=device, dtype=torch.float32)  # (12, M)
+
+    def _canonical(self, s: torch.Tensor, movement: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Route of arm 0 (driving up the screen on x = w/2) as functions of arc length."""
+        w, entry, half = self.lane_width, self.entry, self.half_size
+        up = -math.pi / 2
+        if movement == 1:
+            return torch.full_like(s, w / 2), self.arm_length - s, torch.full_like(s, up)
+        radius = self.radii[movement]
+        turn = 1.0 if movement == 0 else -1.0  # right turn: heading increases (screen y is down)
+        centre_x = half if movement == 0 else -half  # the arc turns around a corner of the square
+        arc = math.pi / 2 * radius
+        phase = ((s - entry) / radius).clamp(0, math.pi / 2)  # angle turned so far
+        arc_x = centre_x - turn * radius * torch.cos(phase)
+        arc_y = half - radius * torch.sin(phase)
+        after = (s - entry - arc).clamp(min=0)
+        heading = up + turn * phase
+        x = torch.where(s < entry, w / 2, arc_x + after * torch.cos(heading))
+        y = torch.where(s < entry, self.arm_length - s, arc_y + after * torch.sin(heading))
+        return x, y, heading
+
+    def project(self, route: Tensor, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Arc length, signed lateral offset and heading of the nearest route sample.
+
+        Returns ``(s, offset, heading)`` for points ``(x, y)`` on routes ``route`` (same shapes):
+        ``offset`` is positive to the right of the route's direction of travel.
+        """
+        points = self.points[route]  # (..., M, 2)
+        dx = x.unsqueeze(-1) - points[..., 0]
+        dy = y.unsqueeze(-1) - points[..., 1]
+        nearest = (dx * dx + dy * dy).argmin(dim=-1, keepdim=True)
+        heading = self.heading[route].gather(-1, nearest).squeeze(-1)
+        dx, dy = dx.gather(-1, nearest).squeeze(-1), dy.gather(-1, nearest).squeeze(-1)
+        along = dx * torch.cos(heading) + dy * torch.sin(heading)
+        offset = -dx * torch.sin(heading) + dy * torch.cos(heading)
+        return nearest.squeeze(-1) * self.spacing + along, offset, heading
+
+    def pose_at(self, route: Tensor, s: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Position and heading on routes ``route`` at arc length ``s`` (linear between samples)."""
+        index = (s / self.spacing).floor().long().clamp(0, self.points.shape[1] - 2)
+        fraction = (s / self.spacing - index).unsqueeze(-1)
+        points = self.points[route]
+        start = points.gather(-2, index[..., None, None].expand(*index.shape, 1, 2)).squeeze(-2)
+        end = points.gather(-2, (index + 1)[..., None, None].expand(*index.shape, 1, 2)).squeeze(-2)
+        position = start + fraction * (end - start)
+        heading = self.heading[route].gather(-1, index.unsqueeze(-1)).squeeze(-1)
+        return position[..., 0], position[..., 1], heading
+
+    def on_road(self, x: Tensor, y: Tensor) -> Tensor:
+        """Whether a point lies on the road: either two-lane strip, or the crossing square."""
+        w, reach = self.lane_width, self.arm_length + 2 * self.lane_width
+        strips = ((x.abs() <= w) & (y.abs() <= reach)) | ((y.abs() <= w) & (x.abs() <= reach))
+        return strips | self.in_crossing(x, y)
+
+    def in_crossing(self, x: Tensor, y: Tensor, margin: float = 0.0) -> Tensor:
+        half = self.half_size + margin
+        return (x.abs() <= half) & (y.abs() <= half)
