@@ -31,5 +31,24 @@ def main() -> None:
         print(path)
 
 
+def construct_levels() -> None:
+    """One picture per Construct level (seed 0): the givens (black), its stored construction of
+    optimal length (blue) and the goal objects (green, dark where built)."""
+    from rewardgym.envs.geometry.construct import ConstructVector
+    from rewardgym.envs.geometry.levels import LEVELS
+
+    folder = OUT / "construct"
+    folder.mkdir(parents=True, exist_ok=True)
+    for level in LEVELS:
+        env = ConstructVector(1, level=level.name, autoreset_mode="Disabled")
+        env.reset(seed=0)
+        for step in level.reference_L:
+            env.step(env.actions_of(step))
+        path = folder / f"{level.name}.png"
+        iio.imwrite(path, env.render_frame(0))
+        print(path)
+
+
 if __name__ == "__main__":
     main()
+    construct_levels()

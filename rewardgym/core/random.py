@@ -55,19 +55,24 @@ class BatchRandom:
         self._base = None  # hashed on the first draw: most steps of most envs draw nothing
         self._call = 0
 
-    def bits(self, n: int) -> torch.Tensor:
-        """``(num_envs, n)`` uniformly distributed 32-bit integers (int64 tensor)."""
+    def bits(self, n: int, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """``(num_envs, n)`` uniformly distributed 32-bit integers (int64 tensor).
+
+        ``rows`` (env indices) draws only those envs' values, ``(len(rows), n)``: the same values
+        as the full draw's rows, for the same cost in the call index.
+        """
         if self._base is None:
             episode, step = self._address
             self._base = combine(combine(self.keys, episode & MASK32), step & MASK32)
         self._call += 1
-        call_base = combine(self._base, self._call).unsqueeze(1)
+        base = self._base if rows is None else self._base[rows]
+        call_base = combine(base, self._call).unsqueeze(1)
         index = torch.arange(n, dtype=torch.int64, device=self.keys.device)
         return combine(call_base, index)
 
-    def uniform(self, n: int) -> torch.Tensor:
-        """``(num_envs, n)`` float32 values uniform in [0, 1)."""
-        return (self.bits(n) >> 8).to(torch.float32) * (1.0 / (1 << 24))
+    def uniform(self, n: int, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """``(num_envs, n)`` float32 values uniform in [0, 1) (only ``rows``' values if given, as in ``bits``)."""
+        return (self.bits(n, rows) >> 8).to(torch.float32) * (1.0 / (1 << 24))
 
     def integers(self, high: torch.Tensor | int, n: int) -> torch.Tensor:
         """``(num_envs, n)`` int64 values uniform in [0, high); ``high`` may be per env, shape (num_envs,)."""
