@@ -1,6 +1,6 @@
 """Masked PPO on Construct's level pack under four rewards; PPO on SphericalCode in d = 3 and 4.
 
-    python benchmarks/learning/geometry.py [--steps 20000] [--seeds 0] [--out results] [--quick]
+    python benchmarks/learning/geometry.py [--steps 80000] [--seeds 0] [--out results] [--quick]
 
 Construct: one MaskablePPO agent (sb3-contrib; the env's ``action_masks``) per reward — sparse,
 shaped (matched goal objects), ``sar`` and ``exp_mse`` — trained on the classic levels drawn at
@@ -105,8 +105,8 @@ def spherical_code_run(dim: int, steps: int, seed: int, num_envs: int, episodes:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # The defaults take about 15 minutes on 2 CPU cores (PPO updates, not the env, dominate).
-    parser.add_argument("--steps", type=int, default=20_000, help="env steps per Construct run")
-    parser.add_argument("--sphere-steps", type=int, default=10_000, help="env steps per SphericalCode run")
+    parser.add_argument("--steps", type=int, default=80_000, help="env steps per Construct run")
+    parser.add_argument("--sphere-steps", type=int, default=50_000, help="env steps per SphericalCode run")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--episodes", type=int, default=550, help="evaluation episodes (Construct: spread over levels)")
     parser.add_argument("--num-envs", type=int, default=32)
