@@ -139,8 +139,8 @@ class DrivingVectorEnv(TorchVectorEnv):
         """Decisions taken once per policy step (e.g. MOBIL lane changes, leaders)."""
 
     def _controls(self) -> tuple[Tensor, Tensor]:
-        """Acceleration and steering of every vehicle, ``(num_envs, capacity)`` each; the ego's
-        steering follows its own lane or route (the base class overrides it when continuous)."""
+        """Acceleration and steering of every vehicle, ``(num_envs, capacity)`` each, as new tensors
+        (the base class overwrites the ego's column); the ego's steering follows its own lane or route."""
         raise NotImplementedError
 
     def _change_lane(self, direction: Tensor) -> Tensor:
@@ -192,9 +192,7 @@ class DrivingVectorEnv(TorchVectorEnv):
         crashed = torch.zeros_like(self.crashed)
         for _ in range(self.substeps):
             acceleration, steering = self._controls()
-            ego_acceleration, ego_steering = self._ego_controls(steering[:, 0])
-            acceleration = torch.cat([ego_acceleration.unsqueeze(1), acceleration[:, 1:]], dim=1)
-            steering = torch.cat([ego_steering.unsqueeze(1), steering[:, 1:]], dim=1)
+            acceleration[:, 0], steering[:, 0] = self._ego_controls(steering[:, 0])
             v = self.vehicles
             v.x, v.y, v.heading, v.speed = bicycle_step(v.x, v.y, v.heading, v.speed, acceleration, steering, self.dt)
             crashed = crashed | self._ego_collides()
@@ -209,8 +207,14 @@ class DrivingVectorEnv(TorchVectorEnv):
 
     def _ego_collides(self) -> Tensor:
         v = self.vehicles
-        overlap = boxes_overlap(v.x[:, :1], v.y[:, :1], v.heading[:, :1], v.x[:, 1:], v.y[:, 1:], v.heading[:, 1:])
-        return (overlap & v.alive[:, 1:]).any(dim=1)
+        # The boxes are tested only in the few rows where the ego's circumscribed circle touches
+        # another's (the bounding-circle test that boxes_overlap starts with): a cheap broad phase.
+        dx, dy = v.x[:, 1:] - v.x[:, :1], v.y[:, 1:] - v.y[:, :1]
+        near = (dx * dx + dy * dy < LENGTH * LENGTH + WIDTH * WIDTH) & v.alive[:, 1:]
+        rows = near.any(dim=1).nonzero().squeeze(1)
+        x, y, heading = v.x[rows], v.y[rows], v.heading[rows]
+        overlap = boxes_overlap(x[:, :1], y[:, :1], heading[:, :1], x[:, 1:], y[:, 1:], heading[:, 1:]) & near[rows]
+        return torch.zeros_like(self.crashed).index_put((rows,), overlap.any(dim=1))
 
     def _success(self) -> Tensor:
         return (self.progress >= 1.0) & ~self.crashed & ~self.off_road

@@ -52,9 +52,20 @@ def idm_acceleration(
 
     ``gap`` is the centre-to-centre distance to the leader (``inf`` when there is none).
     """
-    free_road = 1.0 - (speed.clamp(min=0.0) / desired_speed.clamp(min=1e-3)) ** exponent
-    interaction = (desired_gap(speed, speed - leader_speed, idm).clamp(min=0.0) / gap.clamp(min=1e-2)) ** 2
-    acceleration = idm.comfort_acceleration * (free_road - interaction)
+    return idm_acceleration_from(idm_free_road(speed, desired_speed, exponent), speed, gap, leader_speed, idm)
+
+
+def idm_free_road(speed: Tensor, desired_speed: Tensor, exponent: Tensor) -> Tensor:
+    """IDM's free-road term 1 − (v/v0)^δ, which depends on the vehicle alone."""
+    return 1.0 - (speed.clamp(min=0.0) / desired_speed.clamp(min=1e-3)) ** exponent
+
+
+def idm_acceleration_from(
+    free_road: Tensor, speed: Tensor, gap: Tensor, leader_speed: Tensor, idm: IDMParameters = IDM
+) -> Tensor:
+    """``idm_acceleration`` given the vehicle's free-road term (shared by the several gaps MOBIL weighs)."""
+    ratio = desired_gap(speed, speed - leader_speed, idm).clamp(min=0.0) / gap.clamp(min=1e-2)
+    acceleration = idm.comfort_acceleration * (free_road - ratio * ratio)
     return acceleration.clamp(-idm.max_acceleration, idm.max_acceleration)
 
 

@@ -9,7 +9,14 @@ import torch
 from rewardgym.core import single_env_class
 from rewardgym.core.validation import check_float, check_int
 from rewardgym.envs.driving.base import MARKING_COLOUR, ROAD_COLOUR, DrivingVectorEnv
-from rewardgym.envs.driving.behavior import LaneOrder, idm_acceleration, mobil_accepts
+from rewardgym.envs.driving.behavior import (
+    LaneOrder,
+    Neighbours,
+    idm_acceleration,
+    idm_acceleration_from,
+    idm_free_road,
+    mobil_accepts,
+)
 from rewardgym.envs.driving.road import LaneRoad
 from rewardgym.envs.driving.vehicles import LENGTH, Vehicles, path_steering
 
@@ -94,12 +101,14 @@ class HighwayVector(DrivingVectorEnv):
     # -- spawning ---------------------------------------------------------------------------------
 
     def _spawn(self, rows: Tensor) -> None:
-        capacity, limit = self.capacity, self.speed_limit
-        lane = self.random.integers(self.road.lanes_count, capacity)
-        draws = self.random.uniform(4 * capacity).view(self.num_envs, 4, capacity)
+        # Only the restarting rows draw (the same values as a full draw's rows) and are rebuilt.
+        index = rows.nonzero().squeeze(1)
+        count, capacity, limit = len(index), self.capacity, self.speed_limit
+        lane = (self.random.bits(capacity, index) * self.road.lanes_count) >> 32  # BatchRandom.integers' rule
+        draws = self.random.uniform(4 * capacity, index).view(count, 4, capacity)
         gap_draw, speed_draw, desire_draw, exponent_draw = draws.unbind(1)
-        ego_draw = self.random.uniform(2)
-        lane = torch.cat([self._ego_lane(ego_draw[:, :1]), lane[:, 1:]], dim=1)
+        ego_draw = self.random.uniform(2, index)
+        lane[:, 0] = self._ego_lane(ego_draw[:, 0])
 
         # As highway-env, vehicles stand in one sequence along the road, each a random gap ahead
         # of the previous one whatever its lane, so none overlap; the ego takes one of the first
@@ -107,30 +116,30 @@ class HighwayVector(DrivingVectorEnv):
         gap = MIN_SPAWN_GAP + 2 * gap_draw * SPAWN_SPACING / self.vehicles_density
         place = torch.cumsum(gap, dim=1) - gap[:, :1]
         ego_place = (ego_draw[:, 1:] * (1 + (capacity - 1) // 4)).long()
-        traffic = torch.arange(capacity - 1, device=self.device).expand(self.num_envs, -1)
+        traffic = torch.arange(capacity - 1, device=self.device).expand(count, -1)
         traffic_place = traffic + (traffic >= ego_place).long()
         x = torch.cat([torch.zeros_like(gap[:, :1]), place.gather(1, traffic_place) - place.gather(1, ego_place)], dim=1)
 
-        ego_speed = self.target_speeds[1].expand(self.num_envs, 1)
-        speed = torch.cat([ego_speed, limit * (0.7 + 0.1 * speed_draw[:, 1:])], dim=1)
-        desired = torch.cat([ego_speed, limit * (0.8 + 0.2 * desire_draw[:, 1:])], dim=1)
+        speed = limit * (0.7 + 0.1 * speed_draw)
+        desired = limit * (0.8 + 0.2 * desire_draw)
+        speed[:, 0] = desired[:, 0] = self.target_speeds[1]
         new = Vehicles(
             x=x, y=self.road.centre(lane), heading=torch.zeros_like(x), speed=speed,
             alive=torch.ones_like(lane, dtype=torch.bool), desired_speed=desired, exponent=3.5 + exponent_draw, lane=lane,
         )
-        self.vehicles.replace_rows(rows, new)
+        self.vehicles.replace_index(index, new)
 
     # -- traffic ----------------------------------------------------------------------------------
 
     def _idm(self, who: Tensor | None, gap: Tensor, leader: Tensor | None) -> Tensor:
         """IDM acceleration of vehicles ``who`` behind vehicles ``leader`` at centre distance ``gap``
-        (``None``: each vehicle itself)."""
-        v = self.vehicles
+        (``None``: each vehicle itself), from the free-road terms of this policy step."""
 
         def of(value: Tensor, index: Tensor | None) -> Tensor:
             return value if index is None else value.gather(1, index)
 
-        return idm_acceleration(of(v.speed, who), of(v.desired_speed, who), of(v.exponent, who), gap, of(v.speed, leader))
+        speed = self.vehicles.speed
+        return idm_acceleration_from(of(self._free_road, who), of(speed, who), gap, of(speed, leader))
 
     def _may_enter(self, lane: Tensor, x: Tensor) -> Tensor:
         """Lanes traffic may change into."""
@@ -143,6 +152,7 @@ class HighwayVector(DrivingVectorEnv):
         and of their accelerations only the new follower's braking (the safety criterion) is needed.
         """
         v = self.vehicles
+        self._free_road = idm_free_road(v.speed, v.desired_speed, v.exponent)
         current = self.road.nearest_lane(v.y)
         order = LaneOrder(v.x, current, v.alive, self.road.total_lanes)
         here = order.query(current)
@@ -151,18 +161,35 @@ class HighwayVector(DrivingVectorEnv):
         deciding = v.alive & (v.lane == current)
         deciding[:, 0] = False  # the ego changes lane only when told to
         target = v.lane
+        queried = {0: here}
         for side in (1, -1):  # right, then left: left wins when both are accepted, as highway-env's order
             candidate = current + side
-            there = order.query(candidate)
+            there = queried[side] = order.query(candidate)
             own_after = self._idm(None, there.leader_gap, there.leader)
             new_follower_after = torch.where(there.has_follower, self._idm(there.follower, there.follower_gap, None), 0.0)
             accepted = mobil_accepts(own_now, own_after, no_gain, new_follower_after, no_gain, no_gain)
             target = torch.where(accepted & deciding & self._may_enter(candidate, v.x), candidate, target)
         v.lane = target
-        ahead = order.query(target)  # while changing lane, also the target lane's leader
-        nearer = ahead.leader_gap < here.leader_gap
-        self._leader = torch.where(nearer, ahead.leader, here.leader)
-        self._has_leader = here.has_leader | ahead.has_leader
+        ahead, ahead_gap = self._lane_leaders(order, target, current, queried)  # while changing lane, also the target lane's
+        nearer = ahead_gap < here.leader_gap
+        self._leader = torch.where(nearer, ahead, here.leader)
+        self._has_leader = here.has_leader | torch.isfinite(ahead_gap)
+
+    @staticmethod
+    def _lane_leaders(
+        order: LaneOrder, lane: Tensor, current: Tensor, queried: dict[int, Neighbours]
+    ) -> tuple[Tensor, Tensor]:
+        """``order.query(lane)``'s leaders and gaps, taken from the queries already made for lanes ``current + side``."""
+        side = lane - current
+        if bool((side.abs() > 1).any()):  # rare: e.g. the ego told to change lane twice before reaching the first
+            found = order.query(lane)
+            return found.leader, found.leader_gap
+        leader, gap = queried[0].leader, queried[0].leader_gap
+        for offset in (1, -1):
+            chosen = side == offset
+            leader = torch.where(chosen, queried[offset].leader, leader)
+            gap = torch.where(chosen, queried[offset].leader_gap, gap)
+        return leader, gap
 
     def _controls(self) -> tuple[Tensor, Tensor]:
         v = self.vehicles

@@ -49,6 +49,11 @@ class Vehicles:
         for field in fields(self):
             setattr(self, field.name, torch.where(column, getattr(new, field.name), getattr(self, field.name)))
 
+    def replace_index(self, index: Tensor, new: Vehicles) -> None:
+        """Take ``new``'s rows as rows ``index`` (a partial reset; ``new`` has one row per index)."""
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name).index_put((index,), getattr(new, field.name)))
+
 
 def bicycle_step(
     x: Tensor, y: Tensor, heading: Tensor, speed: Tensor, acceleration: Tensor, steering: Tensor, dt: float
