@@ -14,6 +14,7 @@ from rewardgym.envs import maze  # noqa: F401  (registers the maze family)
 from rewardgym.envs import driving  # noqa: F401  (registers the driving family)
 from rewardgym.envs import exploration  # noqa: F401  (registers the exploration family)
 from rewardgym.envs import geometry  # noqa: F401  (registers the geometry family)
+from rewardgym.envs import manipulation  # noqa: F401  (registers the manipulation family)
 
 __version__ = "0.1.0"
 __all__ = ["registered_ids"]
