@@ -287,11 +287,11 @@ def render_command(args: argparse.Namespace) -> int:
 
 def run_policy(run_dir: Path) -> tuple[gym.Env, Policy]:
     """A rendering env of a run's task and the run's trained policy (deterministic)."""
-    from rewardgym.agents.training import ALGORITHMS, RunConfig
+    from rewardgym.agents.training import RunConfig, load_model
 
     config = RunConfig.load(run_dir)
-    model = ALGORITHMS[config.algo].load(run_dir / "model.zip")
     env = gym.make(config.env_id, render_mode="rgb_array", **config.env_kwargs)
+    model = load_model(run_dir, env)
     return env, lambda observation: model.predict(observation, deterministic=True)[0]
 
 

@@ -194,8 +194,11 @@ def evaluate(run_dir: Path, episodes: int = 100, seed: int = 10_000, determinist
     """
     run_dir = Path(run_dir)
     config = RunConfig.load(run_dir)
-    model = ALGORITHMS[config.algo].load(run_dir / "model.zip")
-    successes, returns = play_episodes(config, model, episodes, seed, deterministic)
+    env = SB3VecEnv(gym.make_vec(config.env_id, num_envs=min(episodes, 64), autoreset_mode="SameStep",
+                                 reward="sparse", **config.env_kwargs))
+    model = load_model(run_dir, env)
+    successes, returns = play_episodes(env, model, episodes, seed, deterministic)
+    env.close()
     result = {
         "run": str(run_dir), "env_id": config.env_id, "reward": config.reward, "bonus": config.bonus,
         "episodes": episodes, "success_rate": float(np.mean(successes)),
@@ -206,11 +209,15 @@ def evaluate(run_dir: Path, episodes: int = 100, seed: int = 10_000, determinist
     return result
 
 
-def play_episodes(config: RunConfig, model: BaseAlgorithm, episodes: int, seed: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``episodes`` sparse-reward episodes in parallel; each row plays episodes until enough are done."""
-    num_envs = min(episodes, 64)
-    env = SB3VecEnv(gym.make_vec(config.env_id, num_envs=num_envs, autoreset_mode="SameStep", reward="sparse",
-                                 **config.env_kwargs))
+def load_model(run_dir: Path, env: Any) -> BaseAlgorithm:
+    """A run's final model; ``env`` (its task, single or batched) is needed by HER's replay buffer on loading."""
+    config = RunConfig.load(run_dir)
+    return ALGORITHMS[config.algo].load(Path(run_dir) / "model.zip", env=env)
+
+
+def play_episodes(env: SB3VecEnv, model: BaseAlgorithm, episodes: int, seed: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``episodes`` episodes of ``env`` in parallel; each row plays episodes until enough are done."""
+    num_envs = env.num_envs
     env.seed(seed)
     observation = env.reset()
     successes, returns, running = [], [], np.zeros(num_envs)
@@ -222,7 +229,6 @@ def play_episodes(config: RunConfig, model: BaseAlgorithm, episodes: int, seed: 
             successes.append(infos[i]["is_success"])
             returns.append(running[i])
             running[i] = 0
-    env.close()
     return np.array(successes[:episodes], dtype=float), np.array(returns[:episodes])
 
 

@@ -99,3 +99,13 @@ def test_wilson_interval():
     low, high = wilson_interval(45, 50)
     assert 0.78 < low < 0.8 and 0.95 < high < 0.97
     assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_a_her_run_evaluates_and_renders(tmp_path):
+    """HER's replay buffer needs the env when a model is loaded: evaluation and rendering pass it."""
+    out = tmp_path / "her"
+    assert main(["train", "PointMaze-v0", "--algo", "her-sac", "--steps", "300", "--checkpoint-every", "300",
+                 "--out", str(out), "--num-envs", "2", "--env-kwargs", "size=2", "--eval-episodes", "4"]) == 0
+    assert json.loads((out / "eval.json").read_text())["episodes"] == 4
+    assert main(["render", str(out), "--out", str(tmp_path / "her.gif")]) == 0
+    assert (tmp_path / "her.gif").stat().st_size > 0

@@ -20,8 +20,8 @@ TASK_DOC = """{summary}
     ## Action space
     ``Box(-1, 1, (4,), float32)``: the gripper target moves by ``0.05 · action[:3]`` metres (kept in
     the workspace box x, y ∈ [-0.25, 0.25], z ∈ [0.01, 0.35]), the gripper points down;
-    ``action[3]`` sets the finger opening from closed (-1) to 8 cm (+1){gripper}. 25 Hz control,
-    20 physics steps of 2 ms each.
+    ``action[3]`` sets the finger opening from closed (-1) to 8 cm (+1){gripper}. 25 Hz control
+    (MuJoCo: 10 physics steps of 4 ms; PyBullet: 20 of 2 ms).
 
     ## Observation space
     ``Dict`` (the Gymnasium-Robotics goal-env layout):
