@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import signal
+import threading
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -107,6 +109,35 @@ def build_model(config: RunConfig, env: SB3VecEnv, run_dir: Path) -> BaseAlgorit
     return ALGORITHMS[config.algo](env=env, seed=config.seed, tensorboard_log=str(run_dir / "tensorboard"), **hyper)
 
 
+class StopOnCtrlC(BaseCallback):
+    """Ends training at the next env step after Ctrl-C, instead of raising inside library code.
+
+    A KeyboardInterrupt raised mid-operation (in a progress bar's lock, a checkpoint write) can
+    leave a run hung or half-saved; stopping between steps lets the run save cleanly. A second
+    Ctrl-C interrupts at once, as usual.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interrupted = False
+
+    def _on_training_start(self) -> None:
+        self._previous = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _on_step(self) -> bool:
+        return not self.interrupted
+
+    def _on_training_end(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 class RunCheckpoint(CheckpointCallback):
     """SB3's checkpoints (model and replay buffer), plus the bonus's state, plus one on demand."""
 
@@ -120,13 +151,16 @@ class RunCheckpoint(CheckpointCallback):
         return True
 
     def save_now(self) -> None:
+        """Write the checkpoint; its model file appears last and whole, so a kill mid-write leaves the previous one."""
         path = Path(self._checkpoint_path(extension="zip"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.model.save(path)
         if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
             self.model.save_replay_buffer(self._checkpoint_path("replay_buffer_", extension="pkl"))
         if self.bonus is not None:
             torch.save(self.bonus.state_dict(), self._checkpoint_path("bonus_", extension="pt"))
+        partial = path.with_name(f"{path.stem}.partial.zip")
+        self.model.save(partial)
+        partial.replace(path)
 
 
 def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
@@ -170,17 +204,20 @@ def train(
             bonus.load_state_dict(torch.load(path.with_name(f"model_bonus_{steps}_steps.pt")))
         print(f"resuming {run_dir} from step {model.num_timesteps}")
 
-    saver = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus)
-    own: list[BaseCallback] = [saver]
+    saver, ctrl_c = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus), StopOnCtrlC()
+    own: list[BaseCallback] = [saver, ctrl_c]
     if bonus is not None and config.algo == "ppo":  # an episodic bonus shares PPO's value head; a global one gets its own
         own.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef) if bonus.episodic
                    else TwoHeadIntrinsicCallback(bonus, ext_coef=1.0, int_coef=config.bonus_coef))
     try:
         model.learn(config.steps - model.num_timesteps, callback=own + list(callbacks or []), progress_bar=progress_bar,
                     reset_num_timesteps=checkpoint is None, tb_log_name="run")
-    except BaseException:  # Ctrl-C or a crash: keep what was learned
+    except BaseException:  # a crash or a second Ctrl-C: keep what was learned
         saver.save_now()
         raise
+    if ctrl_c.interrupted:
+        saver.save_now()
+        raise KeyboardInterrupt
     model.save(run_dir / "model.zip")
     saver.save_now()
     return model
