@@ -49,6 +49,17 @@ def construct_levels() -> None:
         print(path)
 
 
+def pybullet_tasks() -> None:
+    """The manipulation tasks drawn by PyBullet's TinyRenderer (the main pictures are MuJoCo's)."""
+    for task in ("Reach", "Push", "PickPlace"):
+        env = gym.make(f"rewardgym/{task}-v0", backend="pybullet", render_mode="rgb_array")
+        env.reset(seed=0)
+        path = OUT / f"{task}_pybullet.png"
+        iio.imwrite(path, env.render())
+        print(path)
+
+
 if __name__ == "__main__":
     main()
     construct_levels()
+    pybullet_tasks()
