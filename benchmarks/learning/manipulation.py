@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import shlex
 import sys
 import time
@@ -26,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from rewardgym.agents.experiment import Experiment, run_one  # noqa: E402
+from rewardgym.agents.training import RunConfig  # noqa: E402
 
 #: (label, algorithm, reward)
 CONFIGURATIONS = [("SAC+HER sparse", "her-sac", "sparse"), ("SAC dense", "sac", "dense")]
@@ -63,9 +65,40 @@ def markdown(rows: list[dict]) -> str:
     for task, backend, label in keys:
         mine = [r for r in rows if (r["task"], r["backend"], r["configuration"]) == (task, backend, label)]
         seeds = ", ".join(f"{r['success_rate']:.2f} ({r['success_low']:.2f}–{r['success_high']:.2f})" for r in mine)
-        lines.append(f"| {task} | {backend} | {label} | {mine[0]['steps']:,} | {seeds} | "
-                     f"{np.mean([r['minutes'] for r in mine]):.1f} |")
+        minutes = [float(r["minutes"]) for r in mine if r["minutes"] != ""]
+        lines.append(f"| {task} | {backend} | {label} | {int(mine[0]['steps']):,} | {seeds} | "
+                     f"{f'{np.mean(minutes):.1f}' if minutes else '–'} |")
     return "\n".join(lines)
+
+
+def collected_rows(out: Path) -> list[dict]:
+    """The rows of every finished run under ``out/runs`` (its config.yaml and eval.json), for a stopped experiment.
+
+    Their training times were not recorded, so ``minutes`` is empty.
+    """
+    rows = []
+    for evaluation in sorted((out / "runs").glob("manipulation_*/eval.json")):
+        config, result = RunConfig.load(evaluation.parent), json.loads(evaluation.read_text())
+        label = next(label for label, algo, _ in CONFIGURATIONS if algo == config.algo)
+        low, high = result["success_rate_95ci"]
+        rows.append({"task": config.env_id.split("/")[1].removesuffix("-v0"), "backend": config.env_kwargs["backend"],
+                     "algo": config.algo, "configuration": label, "reward": config.reward, "seed": config.seed,
+                     "steps": config.steps, "success_rate": result["success_rate"], "success_low": low,
+                     "success_high": high, "minutes": ""})
+    return rows
+
+
+def write_table(rows: list[dict], out: Path, command: str, note: str = "") -> None:
+    """``manipulation.csv`` and ``manipulation.md`` of ``rows``."""
+    with open(out / "manipulation.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "manipulation.md").write_text(
+        "# SAC+HER (sparse) vs SAC (dense) on the manipulation tasks\n\n"
+        f"Hyperparameters: `hyperparams/her-sac.yaml` and `sac.yaml` with {HYPERPARAMETERS}; success is the "
+        f"final-step success over 100 evaluation episodes. {note}Produced by `{command}`.\n\n{markdown(rows)}\n"
+    )
 
 
 def main() -> None:
@@ -76,7 +109,15 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
     parser.add_argument("--out", type=Path, default=Path("results"))
     parser.add_argument("--quick", action="store_true", help="Reach only, 2,000 steps per run")
+    parser.add_argument("--collect", action="store_true",
+                        help="train nothing: tabulate the finished runs under --out/runs (after a stopped run)")
     args = parser.parse_args()
+    command = shlex.join(["python", "benchmarks/learning/manipulation.py", *sys.argv[1:]])
+    if args.collect:
+        rows = collected_rows(args.out)
+        write_table(rows, args.out, command, "Collected from the finished runs' eval.json files (no curves). ")
+        print(markdown(rows))
+        return
 
     tasks = ["Reach"] if args.quick else TASKS
     steps = {"Reach": 2_000 if args.quick else args.reach_steps, "Push": args.push_steps}
@@ -93,20 +134,9 @@ def main() -> None:
                     rows.append({"task": task, "backend": backend, "algo": algo, **row})
                     curves.setdefault((task, backend), {}).setdefault(label, []).append(points)
 
-    with open(args.out / "manipulation.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
     plot(curves, steps, args.out / "manipulation.png")
-    command = shlex.join(["python", "benchmarks/learning/manipulation.py", *sys.argv[1:]])
-    table = markdown(rows)
-    (args.out / "manipulation.md").write_text(
-        "# SAC+HER (sparse) vs SAC (dense) on the manipulation tasks\n\n"
-        f"Hyperparameters: `hyperparams/her-sac.yaml` and `sac.yaml` with {HYPERPARAMETERS}; success is the "
-        f"final-step success over 100 evaluation episodes. Total {(time.time() - started) / 60:.1f} minutes. "
-        f"Produced by `{command}`.\n\n{table}\n"
-    )
-    print(table)
+    write_table(rows, args.out, command, f"Total {(time.time() - started) / 60:.1f} minutes. ")
+    print(markdown(rows))
     print(f"wrote {args.out / 'manipulation'}.csv, .png and .md")
 
 
