@@ -76,9 +76,7 @@ class MazeVectorEnv(TorchVectorEnv):
 
     def _at(self, field: str, square: torch.Tensor) -> torch.Tensor:
         """``field`` of each row's level at that row's flat square index (``square``: shape (num_envs, ...))."""
-        values = self.levels[field]
-        offsets = (self.level * values.shape[1]).view(-1, *([1] * (square.dim() - 1)))
-        return values.view(-1)[offsets + square]
+        return self.levels.gather(field, self.level, square)
 
     def _level_value(self, field: str) -> torch.Tensor:
         """A per-level scalar ``field`` for each row."""
