@@ -74,10 +74,13 @@ class BatchRandom:
         """``(num_envs, n)`` float32 values uniform in [0, 1) (only ``rows``' values if given, as in ``bits``)."""
         return (self.bits(n, rows) >> 8).to(torch.float32) * (1.0 / (1 << 24))
 
-    def integers(self, high: torch.Tensor | int, n: int) -> torch.Tensor:
-        """``(num_envs, n)`` int64 values uniform in [0, high); ``high`` may be per env, shape (num_envs,)."""
+    def integers(self, high: torch.Tensor | int, n: int, rows: torch.Tensor | None = None) -> torch.Tensor:
+        """``(num_envs, n)`` int64 values uniform in [0, high); ``high`` may be per env, shape (num_envs,)
+        (only ``rows``' values if given, as in ``bits``)."""
         high = torch.as_tensor(high, device=self.keys.device).reshape(-1, 1)
-        return (self.bits(n) * high) >> 32
+        if rows is not None and high.shape[0] > 1:
+            high = high[rows]
+        return (self.bits(n, rows) * high) >> 32
 
     def normal(self, n: int) -> torch.Tensor:
         """``(num_envs, n)`` float32 standard normal values (Box–Muller)."""

@@ -56,3 +56,11 @@ def test_normal_has_unit_moments():
 def test_large_seeds_give_distinct_keys():
     keys = seed_keys(torch.tensor([0, 1, 2**32, 2**32 + 1, 2**62]))
     assert len(set(keys.tolist())) == 5
+
+
+def test_drawing_only_some_rows_gives_those_rows_of_a_full_draw():
+    rows = torch.tensor([0, 2])
+    full, some = streams([4, 5, 6]), streams([4, 5, 6])
+    assert torch.equal(some.uniform(3, rows), full.uniform(3)[rows])
+    high = torch.tensor([3, 1000, 7])
+    assert torch.equal(some.integers(high, 4, rows), full.integers(high, 4)[rows])

@@ -104,7 +104,7 @@ class HighwayVector(DrivingVectorEnv):
         # Only the restarting rows draw (the same values as a full draw's rows) and are rebuilt.
         index = rows.nonzero().squeeze(1)
         count, capacity, limit = len(index), self.capacity, self.speed_limit
-        lane = (self.random.bits(capacity, index) * self.road.lanes_count) >> 32  # BatchRandom.integers' rule
+        lane = self.random.integers(self.road.lanes_count, capacity, index)
         draws = self.random.uniform(4 * capacity, index).view(count, 4, capacity)
         gap_draw, speed_draw, desire_draw, exponent_draw = draws.unbind(1)
         ego_draw = self.random.uniform(2, index)
