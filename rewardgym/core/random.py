@@ -18,8 +18,8 @@ _MULTIPLIER = 0x45D9F3B  # small enough that a 32-bit value times it fits in int
 _GOLDEN = 0x9E3779B9
 
 
-def mix32(x: torch.Tensor) -> torch.Tensor:
-    """Hash 32-bit values (int64 tensor entries in [0, 2**32)) to well-mixed 32-bit values."""
+def mix32(x: torch.Tensor | int) -> torch.Tensor | int:
+    """Hash 32-bit values (int64 tensor entries, or an int, in [0, 2**32)) to well-mixed 32-bit values."""
     x = (((x >> 16) ^ x) * _MULTIPLIER) & MASK32
     x = (((x >> 16) ^ x) * _MULTIPLIER) & MASK32
     return (x >> 16) ^ x
@@ -27,7 +27,8 @@ def mix32(x: torch.Tensor) -> torch.Tensor:
 
 def combine(a: torch.Tensor, b: torch.Tensor | int) -> torch.Tensor:
     """Hash a pair of 32-bit values into one (order matters)."""
-    return mix32(a ^ ((mix32(torch.as_tensor(b, device=a.device) & MASK32) + _GOLDEN) & MASK32))
+    salt = mix32(b & MASK32) if isinstance(b, int) else mix32(torch.as_tensor(b, device=a.device) & MASK32)
+    return mix32(a ^ ((salt + _GOLDEN) & MASK32))
 
 
 def seed_keys(seeds: torch.Tensor) -> torch.Tensor:

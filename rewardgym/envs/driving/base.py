@@ -208,7 +208,7 @@ class DrivingVectorEnv(TorchVectorEnv):
     def _ego_collides(self) -> Tensor:
         v = self.vehicles
         # The boxes are tested only in the few rows where the ego's circumscribed circle touches
-        # another's (the bounding-circle test that boxes_overlap starts with): a cheap broad phase.
+        # another's: a cheap broad phase.
         dx, dy = v.x[:, 1:] - v.x[:, :1], v.y[:, 1:] - v.y[:, :1]
         near = (dx * dx + dy * dy < LENGTH * LENGTH + WIDTH * WIDTH) & v.alive[:, 1:]
         rows = near.any(dim=1).nonzero().squeeze(1)

@@ -33,6 +33,8 @@ class MOBILParameters:
     politeness: float = 0.0  # p (the batched traffic assumes 0, as highway-env)
     min_acceleration_gain: float = 0.2  # a_th, m/s²
     max_braking_imposed: float = 2.0  # b_safe, m/s²
+    decision_period: float = 1.0  # s between a vehicle's decisions (LANE_CHANGE_DELAY)
+    min_speed: float = 1.0  # m/s: slower vehicles do not decide
 
 
 IDM = IDMParameters()
@@ -96,7 +98,10 @@ def mobil_accepts(
 
 @dataclass
 class Neighbours:
-    """For each queried vehicle, the nearest vehicle ahead and behind in a given lane."""
+    """For each vehicle and each lane, the nearest vehicle ahead and behind in that lane.
+
+    Every field has shape ``(num_envs, lanes, V)``: entry ``[row, lane, i]`` is about vehicle ``i``.
+    """
 
     leader: Tensor  # index of the vehicle ahead (any index where there is none)
     leader_gap: Tensor  # centre-to-centre distance (inf when there is none)
@@ -104,52 +109,71 @@ class Neighbours:
     follower_gap: Tensor
 
     @property
-    def has_leader(self) -> Tensor:
-        return torch.isfinite(self.leader_gap)
-
-    @property
     def has_follower(self) -> Tensor:
         return torch.isfinite(self.follower_gap)
 
 
-class LaneOrder:
-    """Vehicles sorted along the road, with, for every lane, the next and previous slot in that
-    lane: every vehicle's neighbours in any lane then cost a few gathers.
+def lane_neighbours(position: Tensor, lane: Tensor, alive: Tensor, lanes_count: int) -> Neighbours:
+    """Every vehicle's nearest neighbours ahead and behind in every lane, from ``(num_envs, V)`` tensors.
 
-    Built from ``(num_envs, V)`` tensors with one sort and a cumulative min/max per lane, O(V)
-    per lane rather than the O(V²) of comparing every pair.
+    One sort along the road, then, per lane, a cumulative min (max) over the sorted slots finds the
+    next (previous) slot in that lane: O(V) per lane rather than the O(V²) of comparing every pair.
+    The sorted positions are padded with −inf before and +inf after, so that a missing neighbour
+    lands on a pad and its gap comes out infinite without a mask.
     """
+    rows, count = position.shape
+    sorted_position, order = torch.sort(torch.where(alive, position, torch.inf), dim=1)
+    sorted_lane = torch.where(alive, lane, -1).gather(1, order)
 
-    def __init__(self, position: Tensor, lane: Tensor, alive: Tensor, lanes_count: int):
-        rows, count = position.shape
-        self.position = position
-        self.lanes_count = lanes_count
-        self.order = torch.argsort(torch.where(alive, position, torch.inf), dim=1)
-        sorted_lane = torch.where(alive, lane, -1).gather(1, self.order)
-        slot = torch.arange(count, device=position.device).expand(rows, count)
-        self.rank = torch.empty_like(self.order).scatter_(1, self.order, slot)  # each vehicle's slot
-        none_after, none_before = torch.full_like(slot[:, :1], count), torch.full_like(slot[:, :1], -1)
-        after, before = [], []
-        for each in range(lanes_count):
-            in_lane = sorted_lane == each
-            first_from = torch.where(in_lane, slot, count).flip(1).cummin(1).values.flip(1)
-            last_until = torch.where(in_lane, slot, -1).cummax(1).values
-            after.append(torch.cat([first_from[:, 1:], none_after], dim=1))  # first slot > p in the lane
-            before.append(torch.cat([none_before, last_until[:, :-1]], dim=1))  # last slot < p in the lane
-        self.after = torch.cat(after, dim=1)  # (rows, lanes · V), lane-major
-        self.before = torch.cat(before, dim=1)
+    def padded(values: Tensor, before: float, after: float) -> Tensor:
+        column = values[:, :1]
+        return torch.cat([torch.full_like(column, before), values, torch.full_like(column, after)], dim=1)
 
-    def query(self, lane: Tensor) -> Neighbours:
-        """Each vehicle's nearest neighbours ahead and behind in ``lane`` (shape ``(num_envs, V)``)."""
-        count = self.order.shape[1]
-        valid = (lane >= 0) & (lane < self.lanes_count)
-        index = lane.clamp(0, self.lanes_count - 1) * count + self.rank
-        ahead, behind = self.after.gather(1, index), self.before.gather(1, index)
-        leader, leader_gap = self._neighbour(ahead, valid & (ahead < count), 1.0)
-        follower, follower_gap = self._neighbour(behind, valid & (behind >= 0), -1.0)
-        return Neighbours(leader, leader_gap, follower, follower_gap)
+    padded_lane = padded(sorted_lane, -1, -1)  # padded slot s holds sorted slot s − 1
+    padded_position = padded(sorted_position, -torch.inf, torch.inf)
+    padded_order = padded(order, 0, 0)
+    slot = torch.arange(count + 2, device=position.device)
+    in_lane = padded_lane.unsqueeze(1) == torch.arange(lanes_count, device=position.device).view(1, -1, 1)
+    first_from = torch.where(in_lane, slot, count + 1).flip(2).cummin(2).values.flip(2)  # first slot ≥ s in the lane
+    last_until = torch.where(in_lane, slot, 0).cummax(2).values  # last slot ≤ s in the lane
+    # The vehicle at padded slot s (1..V) has its leader at first_from[s + 1], its follower at
+    # last_until[s − 1]; scattering by ``order`` puts them in vehicle order.
+    by_vehicle = order.unsqueeze(1).expand(rows, 2 * lanes_count, count)
+    slots = torch.cat([first_from[..., 2:], last_until[..., :-2]], dim=1)
+    slots = torch.empty_like(slots).scatter_(2, by_vehicle, slots).view(rows, -1)
+    neighbour = padded_order.gather(1, slots).view(rows, 2, lanes_count, count)
+    # |neighbour − own position|: the distance ahead of a leader, behind of a follower, inf for a pad.
+    gap = (padded_position.gather(1, slots).view(rows, 2, lanes_count, count) - position.view(rows, 1, 1, count)).abs()
+    return Neighbours(neighbour[:, 0], gap[:, 0], neighbour[:, 1], gap[:, 1])
 
-    def _neighbour(self, slot: Tensor, exists: Tensor, direction: float) -> tuple[Tensor, Tensor]:
-        index = self.order.gather(1, slot.clamp(0, self.order.shape[1] - 1))
-        gap = torch.where(exists, direction * (self.position.gather(1, index) - self.position), torch.inf)
-        return index, gap
+
+LANE_SPAN = 1e6  # m, more than any distance along a road: (lane · LANE_SPAN + x) sorts lane by lane
+
+
+def lane_leaders(position: Tensor, lane: Tensor, alive: Tensor) -> tuple[Tensor, Tensor]:
+    """Each vehicle's nearest vehicle ahead in its own lane: index (any where there is none) and
+    centre-to-centre distance (inf where there is none), from ``(num_envs, V)`` tensors.
+
+    Sorting by (lane, position) lays every lane's vehicles out in a run, in order along the road,
+    so a vehicle's leader is the next one in the sorted order when that is in the same lane.
+    """
+    key = torch.where(alive, position.double() + lane.double() * LANE_SPAN, torch.inf)
+    key, order = torch.sort(key, dim=1)
+    gap = key[:, 1:] - key[:, :-1]
+    gap = torch.where(gap < LANE_SPAN / 2, gap, torch.inf).float()  # farther: the next is in another lane, or absent
+    # The vehicle in sorted slot p gets slot p + 1 as its leader; the last slot keeps "none".
+    leader = torch.zeros_like(order).scatter_(1, order[:, :-1], order[:, 1:])
+    return leader, torch.full_like(position, torch.inf).scatter_(1, order[:, :-1], gap)
+
+
+def leaders_in_lane(
+    position: Tensor, lane: Tensor, alive: Tensor, row: Tensor, vehicle: Tensor, target: Tensor
+) -> tuple[Tensor, Tensor]:
+    """The nearest vehicle ahead of each vehicle ``(row[k], vehicle[k])`` in lane ``target[k]``
+    (index, distance; inf where there is none), by comparing with every vehicle of its scene:
+    for the few vehicles that are between two lanes.
+    """
+    ahead = position[row] - position[row, vehicle].unsqueeze(1)
+    candidate = alive[row] & (lane[row] == target.unsqueeze(1)) & (ahead > 0)
+    gap, leader = torch.where(candidate, ahead, torch.inf).min(dim=1)
+    return leader, gap

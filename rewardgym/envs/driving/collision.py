@@ -15,19 +15,18 @@ def boxes_overlap(
 ) -> Tensor:
     """Whether two oriented rectangles of the same size intersect (arguments broadcast).
 
-    Two convex boxes are disjoint iff their projections on one of the four edge normals are
-    (the separating axis theorem); a bounding-circle test rules out far pairs.
+    Two convex boxes are disjoint iff their projections on one of the four edge normals are (the
+    separating axis theorem). Everything is written in the first box's frame.
     """
     dx, dy = x2 - x1, y2 - y1
-    near = dx * dx + dy * dy < length * length + width * width  # circumscribed circles touch
-    half_l, half_w = length / 2, width / 2
+    cos1, sin1 = torch.cos(heading1), torch.sin(heading1)
+    along, across = dx * cos1 + dy * sin1, dy * cos1 - dx * sin1  # the offset on the first box's axes
     relative = heading2 - heading1
-    cos_r, sin_r = torch.cos(relative).abs(), torch.sin(relative).abs()
-    # Either box's half-extent along the other's long axis and across it (equal boxes: symmetric).
-    reach_along = half_l + half_l * cos_r + half_w * sin_r
-    reach_across = half_w + half_l * sin_r + half_w * cos_r
-    separated = torch.zeros_like(near)
-    for heading in (heading1, heading2):
-        cos, sin = torch.cos(heading), torch.sin(heading)
-        separated = separated | ((dx * cos + dy * sin).abs() > reach_along) | ((dy * cos - dx * sin).abs() > reach_across)
-    return near & ~separated
+    cos_r, sin_r = torch.cos(relative), torch.sin(relative)
+    along2, across2 = along * cos_r + across * sin_r, across * cos_r - along * sin_r  # on the second's
+    # Both boxes' half-extents along either box's long axis, and across it (equal boxes: symmetric).
+    straight, turned = 1 + cos_r.abs(), sin_r.abs()
+    reach_along = length / 2 * straight + width / 2 * turned
+    reach_across = width / 2 * straight + length / 2 * turned
+    separated = (along.abs() > reach_along) | (across.abs() > reach_across)
+    return ~(separated | (along2.abs() > reach_along) | (across2.abs() > reach_across))

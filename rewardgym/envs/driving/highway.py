@@ -10,11 +10,13 @@ from rewardgym.core import single_env_class
 from rewardgym.core.validation import check_float, check_int
 from rewardgym.envs.driving.base import MARKING_COLOUR, ROAD_COLOUR, DrivingVectorEnv
 from rewardgym.envs.driving.behavior import (
-    LaneOrder,
-    Neighbours,
+    MOBIL,
     idm_acceleration,
     idm_acceleration_from,
     idm_free_road,
+    lane_leaders,
+    lane_neighbours,
+    leaders_in_lane,
     mobil_accepts,
 )
 from rewardgym.envs.driving.road import LaneRoad
@@ -88,8 +90,12 @@ class HighwayVector(DrivingVectorEnv):
         )
         scale_x, _, scale_v = self.observation_scale
         self.observation_scale = (scale_x, self.road.lane_width * self.road.total_lanes, scale_v)
+        # Set by _plan for the substeps of a policy step:
         self._leader = torch.zeros_like(self.vehicles.lane)  # the nearest vehicle ahead, in either lane while changing
         self._has_leader = torch.zeros_like(self.vehicles.alive)
+        self._lane_centre = torch.zeros_like(self.vehicles.y)  # the y of the lane each vehicle steers to
+        self._sides = torch.tensor([0, 1, -1], device=self.device).view(1, 3, 1)  # MOBIL's candidate lane offsets
+        self._decision_interval = max(1, round(MOBIL.decision_period * self.policy_frequency))  # policy steps
 
     def _make_road(self, lanes_count: int) -> LaneRoad:
         return LaneRoad(lanes_count)
@@ -104,10 +110,10 @@ class HighwayVector(DrivingVectorEnv):
         # Only the restarting rows draw (the same values as a full draw's rows) and are rebuilt.
         index = rows.nonzero().squeeze(1)
         count, capacity, limit = len(index), self.capacity, self.speed_limit
-        lane = self.random.integers(self.road.lanes_count, capacity, index)
-        draws = self.random.uniform(4 * capacity, index).view(count, 4, capacity)
-        gap_draw, speed_draw, desire_draw, exponent_draw = draws.unbind(1)
-        ego_draw = self.random.uniform(2, index)
+        draws = self.random.uniform(5 * capacity + 2, index)  # one draw: each call costs a hash of the stream
+        lane_draw, gap_draw, speed_draw, desire_draw, exponent_draw = draws[:, 2:].view(count, 5, capacity).unbind(1)
+        ego_draw = draws[:, :2]
+        lane = (lane_draw * self.road.lanes_count).long()
         lane[:, 0] = self._ego_lane(ego_draw[:, 0])
 
         # As highway-env, vehicles stand in one sequence along the road, each a random gap ahead
@@ -131,71 +137,69 @@ class HighwayVector(DrivingVectorEnv):
 
     # -- traffic ----------------------------------------------------------------------------------
 
-    def _idm(self, who: Tensor | None, gap: Tensor, leader: Tensor | None) -> Tensor:
-        """IDM acceleration of vehicles ``who`` behind vehicles ``leader`` at centre distance ``gap``
-        (``None``: each vehicle itself), from the free-road terms of this policy step."""
-
-        def of(value: Tensor, index: Tensor | None) -> Tensor:
-            return value if index is None else value.gather(1, index)
-
-        speed = self.vehicles.speed
-        return idm_acceleration_from(of(self._free_road, who), of(speed, who), gap, of(speed, leader))
-
     def _may_enter(self, lane: Tensor, x: Tensor) -> Tensor:
         """Lanes traffic may change into."""
         return self.road.lane_exists(lane, x)
 
     def _plan(self) -> None:
-        """MOBIL lane-change decisions for traffic, then each vehicle's leader for IDM.
+        """MOBIL lane-change decisions for traffic (once per ``MOBIL.decision_period``), then each
+        vehicle's leader for IDM: the nearer of those in its current and its target lane (they
+        differ while it changes lane)."""
+        v = self.vehicles
+        current = self.road.nearest_lane(v.y)
+        deciding = (self.elapsed % self._decision_interval == 0).nonzero().squeeze(1)
+        if len(deciding):
+            v.lane = v.lane.index_put((deciding,), self._lane_decisions(deciding, current[deciding]))
+        leader, gap = lane_leaders(v.x, current, v.alive)
+        row, vehicle = ((v.lane != current) & v.alive).nonzero(as_tuple=True)
+        if len(row):
+            other, other_gap = leaders_in_lane(v.x, current, v.alive, row, vehicle, v.lane[row, vehicle])
+            nearer = other_gap < gap[row, vehicle]
+            row, vehicle = row[nearer], vehicle[nearer]
+            leader, gap = leader.index_put((row, vehicle), other[nearer]), gap.index_put((row, vehicle), other_gap[nearer])
+        self._leader, self._has_leader = leader, torch.isfinite(gap)
+        self._lane_centre = self.road.centre(v.lane)
+
+    def _lane_decisions(self, rows: Tensor, current: Tensor) -> Tensor:
+        """The lanes of the vehicles of scenes ``rows`` after MOBIL's decisions (``current``: their lanes now).
 
         Traffic is as selfish as highway-env's (politeness 0): the followers' gains do not count,
         and of their accelerations only the new follower's braking (the safety criterion) is needed.
         """
         v = self.vehicles
-        self._free_road = idm_free_road(v.speed, v.desired_speed, v.exponent)
-        current = self.road.nearest_lane(v.y)
-        order = LaneOrder(v.x, current, v.alive, self.road.total_lanes)
-        here = order.query(current)
-        own_now = self._idm(None, here.leader_gap, here.leader)
-        no_gain = torch.zeros_like(own_now)  # the followers' gains, which politeness 0 ignores
-        deciding = v.alive & (v.lane == current)
-        deciding[:, 0] = False  # the ego changes lane only when told to
-        target = v.lane
-        queried = {0: here}
-        for side in (1, -1):  # right, then left: left wins when both are accepted, as highway-env's order
-            candidate = current + side
-            there = queried[side] = order.query(candidate)
-            own_after = self._idm(None, there.leader_gap, there.leader)
-            new_follower_after = torch.where(there.has_follower, self._idm(there.follower, there.follower_gap, None), 0.0)
-            accepted = mobil_accepts(own_now, own_after, no_gain, new_follower_after, no_gain, no_gain)
-            target = torch.where(accepted & deciding & self._may_enter(candidate, v.x), candidate, target)
-        v.lane = target
-        ahead, ahead_gap = self._lane_leaders(order, target, current, queried)  # while changing lane, also the target lane's
-        nearer = ahead_gap < here.leader_gap
-        self._leader = torch.where(nearer, ahead, here.leader)
-        self._has_leader = here.has_leader | torch.isfinite(ahead_gap)
+        x, speed, alive, lane = v.x[rows], v.speed[rows], v.alive[rows], v.lane[rows]
+        count, lanes = len(rows), self.road.total_lanes
+        found = lane_neighbours(x, current, alive, lanes)  # (rows, lanes, V): in every lane at once
 
-    @staticmethod
-    def _lane_leaders(
-        order: LaneOrder, lane: Tensor, current: Tensor, queried: dict[int, Neighbours]
-    ) -> tuple[Tensor, Tensor]:
-        """``order.query(lane)``'s leaders and gaps, taken from the queries already made for lanes ``current + side``."""
-        side = lane - current
-        if bool((side.abs() > 1).any()):  # rare: e.g. the ego told to change lane twice before reaching the first
-            found = order.query(lane)
-            return found.leader, found.leader_gap
-        leader, gap = queried[0].leader, queried[0].leader_gap
-        for offset in (1, -1):
-            chosen = side == offset
-            leader = torch.where(chosen, queried[offset].leader, leader)
-            gap = torch.where(chosen, queried[offset].leader_gap, gap)
-        return leader, gap
+        def in_lanes(value: Tensor, index: Tensor) -> Tensor:
+            """``value`` (per vehicle) of the vehicles ``index`` (rows, lanes, V)."""
+            return value.gather(1, index.view(count, -1)).view(index.shape)
+
+        free_road = idm_free_road(speed, v.desired_speed[rows], v.exponent[rows])
+        # Each vehicle's acceleration behind its leader in each lane, and its follower's behind it.
+        own = idm_acceleration_from(free_road.unsqueeze(1), speed.unsqueeze(1), found.leader_gap, in_lanes(speed, found.leader))
+        follower = idm_acceleration_from(
+            in_lanes(free_road, found.follower), in_lanes(speed, found.follower), found.follower_gap, speed.unsqueeze(1)
+        )
+        follower = torch.where(found.has_follower, follower, 0.0)
+
+        # Candidates: stay (the acceleration now), right, left; lanes off the road are clamped here
+        # and rejected by _may_enter.
+        candidate = current.unsqueeze(1) + self._sides
+        index = candidate.clamp(0, lanes - 1)
+        own, follower = own.gather(1, index), follower.gather(1, index[:, 1:])
+        accepted = mobil_accepts(own[:, :1], own[:, 1:], 0.0, follower, 0.0, 0.0)
+        deciding = alive & (lane == current) & (speed >= MOBIL.min_speed)
+        deciding[:, 0] = False  # the ego changes lane only when told to
+        accepted = accepted & deciding.unsqueeze(1) & self._may_enter(candidate[:, 1:], x.unsqueeze(1))
+        # Left wins when both are accepted, as in highway-env's order.
+        return torch.where(accepted[:, 1], candidate[:, 2], torch.where(accepted[:, 0], candidate[:, 1], lane))
 
     def _controls(self) -> tuple[Tensor, Tensor]:
         v = self.vehicles
         gap = torch.where(self._has_leader, v.x.gather(1, self._leader) - v.x, torch.inf)
         acceleration = idm_acceleration(v.speed, v.desired_speed, v.exponent, gap, v.speed.gather(1, self._leader))
-        steering = path_steering(v.speed, v.heading, v.y - self.road.centre(v.lane), torch.zeros_like(v.heading))
+        steering = path_steering(v.speed, v.heading, v.y - self._lane_centre, 0.0)
         return acceleration, steering
 
     # -- the ego's route --------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def wrap_angle(angle: Tensor) -> Tensor:
     return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi
 
 
-def path_steering(speed: Tensor, heading: Tensor, lateral_offset: Tensor, path_heading: Tensor) -> Tensor:
+def path_steering(speed: Tensor, heading: Tensor, lateral_offset: Tensor, path_heading: Tensor | float) -> Tensor:
     """highway-env's cascaded lateral controller toward a path.
 
     ``lateral_offset`` is the signed distance to the right of the path, ``path_heading`` its heading a

@@ -8,9 +8,9 @@ import torch
 from rewardgym.envs.driving.behavior import (
     IDM,
     MOBIL,
-    LaneOrder,
     equilibrium_gap,
     idm_acceleration,
+    lane_neighbours,
     mobil_accepts,
 )
 from rewardgym.envs.driving.highway import HighwayVector
@@ -101,12 +101,22 @@ def test_lane_neighbours_match_a_brute_force_search():
     x = torch.rand(64, 12, generator=generator) * 200
     lane = torch.randint(0, 3, (64, 12), generator=generator)
     alive = torch.rand(64, 12, generator=generator) > 0.2
-    query = torch.randint(0, 3, (64, 12), generator=generator)
-    found = LaneOrder(x, lane, alive, lanes_count=3).query(query)
+    found = lane_neighbours(x, lane, alive, lanes_count=3)
     for row in range(64):
         for i in alive[row].nonzero().flatten().tolist():  # (absent vehicles have no neighbours to ask for)
-            same = [j for j in range(12) if alive[row, j] and lane[row, j] == query[row, i] and j != i]
-            ahead = [float(x[row, j] - x[row, i]) for j in same if x[row, j] > x[row, i]]
-            behind = [float(x[row, i] - x[row, j]) for j in same if x[row, j] < x[row, i]]
-            assert float(found.leader_gap[row, i]) == pytest.approx(min(ahead, default=float("inf")), abs=1e-3)
-            assert float(found.follower_gap[row, i]) == pytest.approx(min(behind, default=float("inf")), abs=1e-3)
+            for query in range(3):
+                same = [j for j in range(12) if alive[row, j] and lane[row, j] == query and j != i]
+                ahead = [j for j in same if x[row, j] > x[row, i]]
+                behind = [j for j in same if x[row, j] < x[row, i]]
+                leader = min(ahead, key=lambda j: float(x[row, j]), default=None)
+                follower = max(behind, key=lambda j: float(x[row, j]), default=None)
+                if leader is None:
+                    assert found.leader_gap[row, query, i] == float("inf")
+                else:
+                    assert int(found.leader[row, query, i]) == leader
+                    assert float(found.leader_gap[row, query, i]) == pytest.approx(float(x[row, leader] - x[row, i]))
+                if follower is None:
+                    assert found.follower_gap[row, query, i] == float("inf")
+                else:
+                    assert int(found.follower[row, query, i]) == follower
+                    assert float(found.follower_gap[row, query, i]) == pytest.approx(float(x[row, i] - x[row, follower]))

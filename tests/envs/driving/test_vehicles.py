@@ -45,3 +45,37 @@ def test_boxes_overlap_only_when_they_touch():
     quarter = torch.tensor(math.pi / 2)
     assert not bool(boxes_overlap(zero, zero, zero, torch.tensor(3.6), torch.tensor(2.6), quarter))
     assert bool(boxes_overlap(zero, zero, zero, torch.tensor(3.4), torch.tensor(2.4), quarter))
+
+
+def _corners(x: float, y: float, heading: float) -> list[tuple[float, float]]:
+    c, s = math.cos(heading), math.sin(heading)
+    return [(x + c * a - s * b, y + s * a + c * b) for a, b in
+            ((LENGTH / 2, WIDTH / 2), (-LENGTH / 2, WIDTH / 2), (-LENGTH / 2, -WIDTH / 2), (LENGTH / 2, -WIDTH / 2))]
+
+
+def _polygons_intersect(p: list[tuple[float, float]], q: list[tuple[float, float]]) -> bool:
+    """Convex polygons intersect iff an edge of one crosses an edge of the other, or one holds a vertex of the other."""
+
+    def cross(o, a, b):
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    def inside(point, polygon):
+        signs = [cross(polygon[i], polygon[(i + 1) % 4], point) for i in range(4)]
+        return all(s > 0 for s in signs) or all(s < 0 for s in signs)
+
+    def segments_cross(a, b, c, d):
+        return cross(a, b, c) * cross(a, b, d) < 0 and cross(c, d, a) * cross(c, d, b) < 0
+
+    edges = [(polygon[i], polygon[(i + 1) % 4]) for polygon in (p, q) for i in range(4)]
+    return (any(segments_cross(*e, *f) for e in edges[:4] for f in edges[4:])
+            or any(inside(v, q) for v in p) or any(inside(v, p) for v in q))
+
+
+def test_boxes_overlap_agrees_with_a_polygon_intersection_test():
+    generator = torch.Generator().manual_seed(0)
+    first = torch.rand(3, 2000, generator=generator) * torch.tensor([[8.0], [8.0], [2 * math.pi]])
+    second = torch.rand(3, 2000, generator=generator) * torch.tensor([[8.0], [8.0], [2 * math.pi]])
+    found = boxes_overlap(*first, *second)
+    expected = [_polygons_intersect(_corners(*map(float, a)), _corners(*map(float, b))) for a, b in zip(first.T, second.T)]
+    assert 300 < sum(expected) < 1700  # both outcomes are well represented
+    assert found.tolist() == expected
