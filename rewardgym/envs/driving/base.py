@@ -252,33 +252,32 @@ class DrivingVectorEnv(TorchVectorEnv):
     def _observe(self) -> Tensor:
         """highway-env's Kinematics: the ego (absolute), then the nearest vehicles relative to it."""
         v = self.vehicles
-        vx, vy = v.speed * torch.cos(v.heading), v.speed * torch.sin(v.heading)
-        dx, dy = v.x - v.x[:, :1], v.y - v.y[:, :1]
-        scale_x, scale_y, scale_v = self.observation_scale
-        ego = torch.stack(
-            [torch.ones_like(vx[:, 0]), v.x[:, 0] / scale_x, v.y[:, 0] / scale_y, vx[:, 0] / scale_v,
-             vy[:, 0] / scale_v, torch.cos(v.heading[:, 0]), torch.sin(v.heading[:, 0])], dim=1,
-        )
-        rows = [ego.unsqueeze(1)]
+        scale = torch.tensor([1.0, *self.observation_scale[:2], self.observation_scale[2], self.observation_scale[2], 1.0, 1.0],
+                             device=self.device)
+
+        def kinematics(x: Tensor, y: Tensor, speed: Tensor, heading: Tensor) -> tuple[Tensor, ...]:
+            cos, sin = torch.cos(heading), torch.sin(heading)
+            return x, y, speed * cos, speed * sin, cos, sin
+
+        ego = torch.stack(kinematics(v.x[:, 0], v.y[:, 0], v.speed[:, 0], v.heading[:, 0]), dim=1)
+        rows = [torch.cat([torch.ones_like(ego[:, :1]), ego], dim=1).unsqueeze(1)]
         shown = min(self.vehicles_observed - 1, self.capacity - 1)
         if shown > 0:
-            distance = torch.sqrt(dx[:, 1:] ** 2 + dy[:, 1:] ** 2)
-            visible = v.alive[:, 1:] & (distance < PERCEPTION_DISTANCE)
-            nearest = torch.topk(torch.where(visible, distance, torch.inf), shown, dim=1, largest=False).indices
-            present = visible.gather(1, nearest)
-
-            def pick(value: Tensor, scale: float = 1.0) -> Tensor:
-                return value[:, 1:].gather(1, nearest) / scale
-
-            others = torch.stack(
-                [present.float(), pick(dx, scale_x), pick(dy, scale_y), pick(vx - vx[:, :1], scale_v),
-                 pick(vy - vy[:, :1], scale_v), pick(torch.cos(v.heading)), pick(torch.sin(v.heading))], dim=2,
-            )
-            rows.append(others * present.unsqueeze(2))
+            dx, dy = v.x[:, 1:] - v.x[:, :1], v.y[:, 1:] - v.y[:, :1]
+            squared = dx * dx + dy * dy
+            visible = v.alive[:, 1:] & (squared < PERCEPTION_DISTANCE**2)
+            nearest = torch.topk(torch.where(visible, squared, torch.inf), shown, dim=1, largest=False).indices
+            # Only the shown vehicles' features are computed (from their state, gathered first).
+            fields = torch.stack([v.x[:, 1:], v.y[:, 1:], v.speed[:, 1:], v.heading[:, 1:]], dim=2)
+            picked = fields.gather(1, nearest.unsqueeze(2).expand(-1, -1, 4)).unbind(2)
+            relative = torch.stack(kinematics(*picked), dim=2)
+            relative[..., :4] -= ego[:, None, :4]  # position and velocity relative to the ego's
+            present = visible.gather(1, nearest).unsqueeze(2)
+            rows.append(torch.cat([present.float(), relative], dim=2) * present)
         missing = self.vehicles_observed - 1 - shown
         if missing:
             rows.append(torch.zeros(self.num_envs, missing, len(FEATURES), device=self.device))
-        return torch.cat(rows, dim=1).clamp(-1.0, 1.0)
+        return (torch.cat(rows, dim=1) / scale).clamp(-1.0, 1.0)
 
     # -- drawing ----------------------------------------------------------------------------------
 

@@ -92,7 +92,8 @@ class HighwayVector(DrivingVectorEnv):
         self.observation_scale = (scale_x, self.road.lane_width * self.road.total_lanes, scale_v)
         # Set by _plan for the substeps of a policy step:
         self._leader = torch.zeros_like(self.vehicles.lane)  # the nearest vehicle ahead, in either lane while changing
-        self._has_leader = torch.zeros_like(self.vehicles.alive)
+        self._no_leader = torch.zeros_like(self.vehicles.x)  # 0 where there is a leader, inf where not
+        self._order = torch.arange(self.capacity, device=self.device).repeat(self.num_envs, 1)  # by (lane, x): a sort hint
         self._lane_centre = torch.zeros_like(self.vehicles.y)  # the y of the lane each vehicle steers to
         self._sides = torch.tensor([0, 1, -1], device=self.device).view(1, 3, 1)  # MOBIL's candidate lane offsets
         self._decision_interval = max(1, round(MOBIL.decision_period * self.policy_frequency))  # policy steps
@@ -150,14 +151,15 @@ class HighwayVector(DrivingVectorEnv):
         deciding = (self.elapsed % self._decision_interval == 0).nonzero().squeeze(1)
         if len(deciding):
             v.lane = v.lane.index_put((deciding,), self._lane_decisions(deciding, current[deciding]))
-        leader, gap = lane_leaders(v.x, current, v.alive)
+        leader, gap, self._order = lane_leaders(v.x, current, v.alive, hint=self._order)
         row, vehicle = ((v.lane != current) & v.alive).nonzero(as_tuple=True)
         if len(row):
             other, other_gap = leaders_in_lane(v.x, current, v.alive, row, vehicle, v.lane[row, vehicle])
             nearer = other_gap < gap[row, vehicle]
             row, vehicle = row[nearer], vehicle[nearer]
             leader, gap = leader.index_put((row, vehicle), other[nearer]), gap.index_put((row, vehicle), other_gap[nearer])
-        self._leader, self._has_leader = leader, torch.isfinite(gap)
+        # 0 where there is a leader, inf where not: added to the gap, cheaper than a where per substep.
+        self._leader, self._no_leader = leader, torch.where(torch.isfinite(gap), 0.0, torch.inf)
         self._lane_centre = self.road.centre(v.lane)
 
     def _lane_decisions(self, rows: Tensor, current: Tensor) -> Tensor:
@@ -197,7 +199,7 @@ class HighwayVector(DrivingVectorEnv):
 
     def _controls(self) -> tuple[Tensor, Tensor]:
         v = self.vehicles
-        gap = torch.where(self._has_leader, v.x.gather(1, self._leader) - v.x, torch.inf)
+        gap = v.x.gather(1, self._leader) - v.x + self._no_leader
         acceleration = idm_acceleration(v.speed, v.desired_speed, v.exponent, gap, v.speed.gather(1, self._leader))
         steering = path_steering(v.speed, v.heading, v.y - self._lane_centre, 0.0)
         return acceleration, steering

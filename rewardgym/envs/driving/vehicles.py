@@ -65,10 +65,11 @@ def bicycle_step(
     """
     slip = torch.atan(0.5 * torch.tan(steering))
     direction = heading + slip
-    x = x + speed * torch.cos(direction) * dt
-    y = y + speed * torch.sin(direction) * dt
-    heading = heading + speed * torch.sin(slip) / (LENGTH / 2) * dt
-    speed = (speed + acceleration * dt).clamp(0.0, MAX_SPEED)
+    travel = speed * dt
+    x = torch.addcmul(x, travel, torch.cos(direction))  # x + travel · cos(direction), in one op
+    y = torch.addcmul(y, travel, torch.sin(direction))
+    heading = torch.addcmul(heading, travel, torch.sin(slip), value=1 / (LENGTH / 2))
+    speed = torch.add(speed, acceleration, alpha=dt).clamp(0.0, MAX_SPEED)
     return x, y, heading, speed
 
 
@@ -83,7 +84,8 @@ def speed_control(speed: Tensor, target_speed: Tensor) -> Tensor:
 
 
 def wrap_angle(angle: Tensor) -> Tensor:
-    return torch.remainder(angle + math.pi, 2 * math.pi) - math.pi
+    """The same angle in [−π, π] (rounding rather than ``remainder``, which is slow on CPU)."""
+    return angle - 2 * math.pi * torch.round(angle / (2 * math.pi))
 
 
 def path_steering(speed: Tensor, heading: Tensor, lateral_offset: Tensor, path_heading: Tensor | float) -> Tensor:
