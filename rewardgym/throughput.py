@@ -9,6 +9,7 @@ part of what is measured, on either side of the comparison.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Sequence
 from itertools import cycle, islice
@@ -103,12 +104,18 @@ def throughput_table(
     batch_sizes: Sequence[int] = (1, 64, 1024, 4096),
     sync_envs: int = 64,
     seconds: float = 2.0,
+    repeats: int = 1,
 ) -> list[ThroughputRow]:
     """Per env id: batched steps/s at each batch size (CPU), SyncVectorEnv steps/s at ``sync_envs``, their ratio.
 
+    Each figure is the median of ``repeats`` measurements, for machines whose speed varies.
     An env class may cap the batches worth timing with ``max_benchmark_envs`` (e.g. one physics engine
     instance per env); larger sizes are left out of its row.
     """
+
+    def median(measure: Any, *args: Any) -> float:
+        return statistics.median(measure(*args) for _ in range(repeats))
+
     rows: list[ThroughputRow] = []
     for env_id in env_ids:
         largest = getattr(gym.envs.registration.load_env_creator(gym.spec(env_id).vector_entry_point),
@@ -116,9 +123,9 @@ def throughput_table(
         sizes = [n for n in batch_sizes if largest is None or n <= largest]
         # Largest batch first: its untimed reset makes most of a level pool, which the maze envs cache per
         # process, so smaller batches are not timed while making levels on first use.
-        measured = {n: measure_batched(env_id, n, seconds) for n in sorted(sizes, reverse=True)}
+        measured = {n: median(measure_batched, env_id, n, seconds) for n in sorted(sizes, reverse=True)}
         batched = {n: measured.get(n) for n in batch_sizes}
-        sync = measure_sync(env_id, sync_envs, seconds)
+        sync = median(measure_sync, env_id, sync_envs, seconds)
         ratio = batched[RATIO_BATCH] / sync if batched.get(RATIO_BATCH) else None
         rows.append(ThroughputRow(env_id=env_id, batched=batched, sync_envs=sync_envs, sync=sync, ratio=ratio))
     return rows
