@@ -1,6 +1,6 @@
 """SAC+HER on the sparse reward vs SAC on the dense reward, on Reach and Push, in MuJoCo and PyBullet.
 
-    python benchmarks/learning/manipulation.py [--reach-steps 6000] [--push-steps 20000] [--seeds 0] [--out results]
+    python benchmarks/learning/manipulation.py [--reach-steps 6000] [--push-steps 15000] [--seeds 0] [--out results]
     python benchmarks/learning/manipulation.py --quick --out /tmp/manip
 
 Writes ``manipulation.csv`` (one row per run), ``manipulation.png`` (training success-rate curves,
@@ -104,7 +104,7 @@ def write_table(rows: list[dict], out: Path, command: str, note: str = "") -> No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reach-steps", type=int, default=6_000)
-    parser.add_argument("--push-steps", type=int, default=20_000)
+    parser.add_argument("--push-steps", type=int, default=15_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
     parser.add_argument("--out", type=Path, default=Path("results"))
