@@ -106,7 +106,8 @@ def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: in
     axes.set_ylabel("training success rate")
     axes.set_title(f"{experiment.algo.upper()} on {experiment.env_id} {experiment.env_kwargs}", fontsize=9)
     axes.set_ylim(-0.02, 1.02)
-    axes.legend(fontsize=8)
+    if axes.lines:  # a run too short to finish an episode has no curve
+        axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
