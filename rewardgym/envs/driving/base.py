@@ -253,8 +253,8 @@ class DrivingVectorEnv(TorchVectorEnv):
     def _observe(self) -> Tensor:
         """highway-env's Kinematics: the ego (absolute), then the nearest vehicles relative to it."""
         v = self.vehicles
-        scale = torch.tensor([1.0, *self.observation_scale[:2], self.observation_scale[2], self.observation_scale[2], 1.0, 1.0],
-                             device=self.device)
+        scale_x, scale_y, scale_v = self.observation_scale
+        scale = torch.tensor([1.0, scale_x, scale_y, scale_v, scale_v, 1.0, 1.0], device=self.device)  # per feature
 
         def kinematics(x: Tensor, y: Tensor, speed: Tensor, heading: Tensor) -> tuple[Tensor, ...]:
             cos, sin = torch.cos(heading), torch.sin(heading)

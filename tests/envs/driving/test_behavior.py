@@ -10,7 +10,9 @@ from rewardgym.envs.driving.behavior import (
     MOBIL,
     equilibrium_gap,
     idm_acceleration,
+    lane_leaders,
     lane_neighbours,
+    leaders_in_lane,
     mobil_accepts,
 )
 from rewardgym.envs.driving.highway import HighwayVector
@@ -96,11 +98,17 @@ def test_traffic_changes_lane_as_mobil_decides(positions, changes):
     assert (int(env.vehicles.lane[0, 1]) == 0) == changes
 
 
-def test_lane_neighbours_match_a_brute_force_search():
-    generator = torch.Generator().manual_seed(0)
+def random_scenes(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """64 scenes of 12 vehicles on 3 lanes over 200 m: positions, lanes, and which are present."""
+    generator = torch.Generator().manual_seed(seed)
     x = torch.rand(64, 12, generator=generator) * 200
     lane = torch.randint(0, 3, (64, 12), generator=generator)
     alive = torch.rand(64, 12, generator=generator) > 0.2
+    return x, lane, alive
+
+
+def test_lane_neighbours_match_a_brute_force_search():
+    x, lane, alive = random_scenes()
     found = lane_neighbours(x, lane, alive, lanes_count=3)
     for row in range(64):
         for i in alive[row].nonzero().flatten().tolist():  # (absent vehicles have no neighbours to ask for)
@@ -120,3 +128,25 @@ def test_lane_neighbours_match_a_brute_force_search():
                 else:
                     assert int(found.follower[row, query, i]) == follower
                     assert float(found.follower_gap[row, query, i]) == pytest.approx(float(x[row, i] - x[row, follower]))
+
+
+@pytest.mark.parametrize("hinted", [False, True])
+def test_lane_leaders_and_leaders_in_lane_agree_with_the_lane_neighbours(hinted):
+    """The fast searches the traffic uses every step give lane_neighbours' leaders (checked above
+    against a brute-force search), whatever order the sort starts from."""
+    x, lane, alive = random_scenes(1)
+    found = lane_neighbours(x, lane, alive, lanes_count=3)
+    hint = torch.rand(64, 12, generator=torch.Generator().manual_seed(2)).argsort(dim=1) if hinted else None
+    leader, gap, order = lane_leaders(x, lane, alive, hint=hint)
+    own = lane.unsqueeze(1)
+    assert torch.equal(gap[alive], found.leader_gap.gather(1, own).squeeze(1)[alive])
+    has = alive & torch.isfinite(gap)
+    assert torch.equal(leader[has], found.leader.gather(1, own).squeeze(1)[has])
+    assert torch.equal(torch.sort(order, dim=1).values, torch.arange(12).expand(64, 12))  # a permutation
+
+    row, vehicle = alive.nonzero(as_tuple=True)
+    target = torch.randint(0, 3, row.shape, generator=torch.Generator().manual_seed(3))
+    other, other_gap = leaders_in_lane(x, lane, alive, row, vehicle, target)
+    assert torch.equal(other_gap, found.leader_gap[row, target, vehicle])
+    finite = torch.isfinite(other_gap)
+    assert torch.equal(other[finite], found.leader[row, target, vehicle][finite])
