@@ -7,6 +7,7 @@ Writes ``manipulation.csv`` (one row per run), ``manipulation.png`` (training su
 one panel per task and engine) and ``manipulation.md`` (the table) to ``--out``; the runs go to
 ``--out/runs``. Every run is evaluated on the sparse task (final-step success, 100 episodes).
 ``--quick``: Reach only, 2,000 steps per run, both engines (a smoke test of the whole pipeline).
+``--do-nothing``: the success of a policy that never moves, the floor to beat (about a minute).
 The full run takes under 30 minutes on 2 CPU cores.
 """
 
@@ -20,13 +21,16 @@ import sys
 import time
 from pathlib import Path
 
+import gymnasium as gym
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
-from rewardgym.agents.experiment import Experiment, run_one  # noqa: E402
+import rewardgym  # noqa: E402, F401  (registers the ids)
+from rewardgym.agents.experiment import Experiment, plot_success_curves, run_one  # noqa: E402
 from rewardgym.agents.training import RunConfig  # noqa: E402
 
 #: (label, algorithm, reward)
@@ -42,14 +46,8 @@ def plot(curves: dict[tuple[str, str], dict[str, list]], steps: dict[str, int], 
     panels = list(curves)
     figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4), squeeze=False)
     for axis, (task, backend) in zip(axes[0], panels):
-        grid = np.linspace(0, steps[task], 50)
-        for label, runs in curves[task, backend].items():
-            interpolated = [np.interp(grid, *zip(*points), left=0.0) for points in runs if points]
-            if interpolated:
-                axis.plot(grid, np.mean(interpolated, axis=0), label=label)
+        plot_success_curves(axis, curves[task, backend], steps[task])
         axis.set_title(f"{task} ({backend})", fontsize=10)
-        axis.set_xlabel("env steps")
-        axis.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("training success rate")
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
@@ -101,6 +99,18 @@ def write_table(rows: list[dict], out: Path, command: str, note: str = "") -> No
     )
 
 
+def do_nothing_success(task: str, backend: str, episodes: int = 100, seed: int = 10_000) -> float:
+    """Final-step success of a policy that never moves, over ``episodes`` episodes from the evaluation seed:
+    the floor a learned policy has to beat (some goals start within reach)."""
+    envs = gym.make_vec(f"rewardgym/{task}-v0", num_envs=episodes, backend=backend, autoreset_mode="Disabled")
+    envs.reset(seed=seed)
+    still = torch.zeros(episodes, *envs.single_action_space.shape)
+    for _ in range(envs.max_episode_steps):
+        info = envs.step(still)[4]
+    envs.close()
+    return float(info["success"].float().mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reach-steps", type=int, default=6_000)
@@ -111,8 +121,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Reach only, 2,000 steps per run")
     parser.add_argument("--collect", action="store_true",
                         help="train nothing: tabulate the finished runs under --out/runs (after a stopped run)")
+    parser.add_argument("--do-nothing", action="store_true",
+                        help="train nothing: print each task's success for a policy that never moves")
     args = parser.parse_args()
     command = shlex.join(["python", "benchmarks/learning/manipulation.py", *sys.argv[1:]])
+    if args.do_nothing:
+        for task in TASKS:
+            for backend in args.backends:
+                print(f"{task} ({backend}): do-nothing success {do_nothing_success(task, backend):.2f} over 100 episodes")
+        return
     if args.collect:
         rows = collected_rows(args.out)
         write_table(rows, args.out, command, "Collected from the finished runs' eval.json files (no curves). ")

@@ -94,18 +94,23 @@ def run_one(
     return row, curve.points
 
 
-def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: int, experiment: Experiment) -> None:
-    """Training success rate against env steps, mean over seeds, one line per configuration."""
-    figure, axes = plt.subplots(figsize=(7, 4))
+def plot_success_curves(axes: plt.Axes, curves: dict[str, list[list[tuple[int, float]]]], steps: int) -> None:
+    """On ``axes``: training success rate against env steps, mean over seeds, one line per configuration."""
     grid = np.linspace(0, steps, 50)
     for label, runs in curves.items():
         interpolated = [np.interp(grid, *zip(*points), left=0.0) for points in runs if points]
         if interpolated:
             axes.plot(grid, np.mean(interpolated, axis=0), label=label)
     axes.set_xlabel("env steps")
+    axes.set_ylim(-0.02, 1.02)
+
+
+def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: int, experiment: Experiment) -> None:
+    """Training success rate against env steps, mean over seeds, one line per configuration."""
+    figure, axes = plt.subplots(figsize=(7, 4))
+    plot_success_curves(axes, curves, steps)
     axes.set_ylabel("training success rate")
     axes.set_title(f"{experiment.algo.upper()} on {experiment.env_id} {experiment.env_kwargs}", fontsize=9)
-    axes.set_ylim(-0.02, 1.02)
     if axes.lines:  # a run too short to finish an episode has no curve
         axes.legend(fontsize=8)
     figure.tight_layout()
