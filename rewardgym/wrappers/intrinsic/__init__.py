@@ -16,6 +16,7 @@ from rewardgym.wrappers.intrinsic.noveld import NovelD
 from rewardgym.wrappers.intrinsic.product import GlobalEpisodicProduct
 from rewardgym.wrappers.intrinsic.rdd import RDD
 from rewardgym.wrappers.intrinsic.rnd import RND
+from rewardgym.wrappers.intrinsic.stream import IntrinsicStream
 from rewardgym.wrappers.intrinsic.wrapper import IntrinsicReward
 
 BONUSES: dict[str, Callable[[Any], Bonus]] = {
@@ -32,6 +33,6 @@ BONUSES: dict[str, Callable[[Any], Bonus]] = {
 }
 
 __all__ = [
-    "BONUSES", "Bonus", "CountBonus", "E3B", "GlobalEpisodicProduct", "ICM", "IntrinsicReward", "NGUEpisodic",
+    "BONUSES", "Bonus", "CountBonus", "E3B", "GlobalEpisodicProduct", "ICM", "IntrinsicReward", "IntrinsicStream", "NGUEpisodic",
     "NovelD", "RDD", "RND", "Transitions",
 ]

@@ -16,7 +16,11 @@ Observations arrive flattened to float features; rows marked not ``valid`` are n
   or to the whole of training.
 
 Bonuses are ``torch.nn.Module``s, so ``state_dict()``/``load_state_dict()`` save and restore
-their networks, optimiser-free statistics and memories (registered buffers).
+their networks, statistics and memories (registered buffers); ``learner_state()`` adds what a
+module's state leaves out — the optimisers and the bonus's own random generator — so a resumed
+run continues exactly. A bonus draws every random number from ``self.generator`` (seed it with
+``seed``), never from torch's global generator: two bonuses trained side by side in one process
+do not disturb each other's draws.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ class Transitions:
         """The valid transitions as one step of many envs, ``(1, V)``, for training on them."""
         keep = self.valid.reshape(-1)
         return Transitions(**{f.name: getattr(self, f.name).flatten(0, 1)[keep].unsqueeze(0) for f in fields(self)})
+
+    def select(self, columns: torch.Tensor) -> Transitions:
+        """The transitions of some envs: ``columns`` (a bool mask or indices) along ``N``."""
+        return Transitions(**{f.name: getattr(self, f.name)[:, columns] for f in fields(self)})
 
     @staticmethod
     def cat(batches: list[Transitions]) -> Transitions:
@@ -135,6 +143,42 @@ class Bonus(nn.Module):
         self.obs_size = feature_size(self.observation_space)
         self.action_size = action_size(self.action_space)
         self.device = torch.device(getattr(env, "device", "cpu"))
+        self.generator = torch.Generator(device=self.device)
+
+    def seed(self, seed: int) -> None:
+        """Seed the generators the bonus (and any bonus it is built from) draws from; not its initial weights."""
+        for index, generator in enumerate(self.generators().values()):
+            generator.manual_seed(seed * 1_000_003 + index)
+
+    def generators(self) -> dict[str, torch.Generator]:
+        """The random generator of this bonus and of every bonus inside it, by module path."""
+        return {prefix: module.generator for prefix, module in self.named_modules()
+                if isinstance(module, Bonus) and "generator" in vars(module)}
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser the bonus or its submodules hold, by attribute path."""
+        found = {}
+        for prefix, module in self.named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, torch.optim.Optimizer):
+                    found[f"{prefix}.{name}" if prefix else name] = value
+        return found
+
+    def learner_state(self) -> dict[str, Any]:
+        """All the bonus's state: module state, optimiser states and random generator."""
+        return {
+            "module": self.state_dict(),
+            "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers().items()},
+            "generators": {name: generator.get_state() for name, generator in self.generators().items()},
+        }
+
+    def load_learner_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``learner_state`` returned."""
+        self.load_state_dict(state["module"])
+        for name, optimizer in self.optimizers().items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        for name, generator in self.generators().items():
+            generator.set_state(state["generators"][name])
 
     def watch(self, transitions: Transitions) -> None:
         """See a batch before ``compute`` (e.g. to update observation statistics)."""

@@ -42,7 +42,7 @@ class InverseDynamicsEmbedding(nn.Module):
         ``loss(obs, action, next_obs) -> scalar``: the inverse-dynamics loss of ``V`` transitions
             (``obs``, ``next_obs``: ``(V, obs_size)``; ``action``: ``(V,)`` ints or ``(V, A)`` floats),
             differentiable, for a caller that trains φ together with a loss of its own.
-        ``train_on(transitions) -> float``: fold the valid transitions' next observations into
+        ``train_on(transitions, generator) -> float``: fold the valid transitions' next observations into
             the normalisation statistics, then one epoch of Adam steps on shuffled minibatches;
             returns the mean loss.
 
@@ -77,14 +77,14 @@ class InverseDynamicsEmbedding(nn.Module):
             return nn.functional.cross_entropy(predicted, action.long())
         return nn.functional.mse_loss(predicted, action.reshape(predicted.shape).float())
 
-    def train_on(self, transitions: Transitions) -> float:
+    def train_on(self, transitions: Transitions, generator: torch.Generator | None = None) -> float:
         batch = transitions.flat_valid()
         obs, action, next_obs = batch.obs[0], batch.action[0], batch.next_obs[0]
         if obs.shape[0] == 0:
             return 0.0
         self.obs_rms.update(next_obs)
         losses = []
-        for rows in torch.randperm(obs.shape[0], device=obs.device).split(self.batch_size):
+        for rows in torch.randperm(obs.shape[0], device=obs.device, generator=generator).split(self.batch_size):
             loss = self.loss(obs[rows], action[rows], next_obs[rows])
             self.optimizer.zero_grad()
             loss.backward()
@@ -110,4 +110,4 @@ class EmbeddingMemoryBonus(MemoryBonus):
             return self.scan(transitions, self.embedding(transitions.obs), self.embedding(transitions.next_obs))
 
     def update(self, transitions: Transitions) -> dict[str, float]:
-        return {"inverse_loss": self.embedding.train_on(transitions)}
+        return {"inverse_loss": self.embedding.train_on(transitions, self.generator)}

@@ -17,7 +17,7 @@ class RDD(RND):
     output for a state is sampled from a normal distribution, and the bonus is the
     predictor–target discrepancy, bounded by "a pseudo-count term ensuring proper exploration
     decay and a discrepancy term". We build that idea as follows, on top of ``RND`` (same
-    observation normalisation, predictor, optimiser and ``update_proportion``):
+    observation normalisation, predictor and optimiser):
 
     - A frozen random MLP gives, for a normalised state ``x``, a mean ``μ(x)`` and a spread
       ``σ(x) = sigma · exp(tanh(ρ(x)))`` (so ``σ ∈ [sigma/e, sigma·e]``) over ``latent`` features.
@@ -46,7 +46,7 @@ class RDD(RND):
 
     Global, not episodic: nothing is reset at an episode's end.
 
-    Args: those of ``RND`` (``latent``, ``hidden``, ``lr``, ``update_proportion``,
+    Args: those of ``RND`` (``latent``, ``hidden``, ``lr``,
     ``obs_clip``, with the same defaults), and
         alpha: the weight ``α`` of the discrepancy term (0.9, DRND's value as its reimplementations cite it).
         sigma: the scale of the target's standard deviation (0.1, our choice: about the size
@@ -70,7 +70,7 @@ class RDD(RND):
     def training_target(self, inputs: torch.Tensor) -> torch.Tensor:
         """A fresh sample ``t ~ N(μ, σ²)`` per state."""
         mean, std = self.target_distribution(inputs)
-        return mean + std * torch.randn_like(mean)
+        return mean + std * torch.randn(mean.shape, device=mean.device, generator=self.generator)
 
     @torch.no_grad()
     def novelty(self, features: torch.Tensor) -> torch.Tensor:

@@ -28,18 +28,18 @@ class RND(Bonus):
     Global, not episodic: the predictor and the observation statistics belong to the whole of
     training and nothing is reset at an episode's end.
 
-    Args (``latent``, ``lr`` and ``update_proportion`` default to rllte's RND values; the paper
-    and CleanRL use lr 1e-4, 512 features and ``update_proportion`` 0.25, with CNNs):
+    Args (``latent`` and ``lr`` default to rllte's RND values; the paper and CleanRL use lr 1e-4
+    and 512 features, with CNNs):
         env: the vector env the bonus is for.
         latent: features of ``f`` and ``f̂`` (128).
         hidden: width of their two hidden layers (256, this suite's choice); LeakyReLU between
             layers, as the paper's networks.
         lr: Adam learning rate of ``f̂`` (1e-3).
-        update_proportion: each valid transition enters a training step with this probability
-            (1.0: all of them).
         obs_clip: the clip of the normalised observations (5.0, the paper's).
 
-    Each ``update`` is one Adam step on the batch's chosen transitions.
+    Each ``update`` is one Adam step on the batch's valid transitions; the paper's update
+    proportion (each transition trains the predictor with probability 0.25) is applied by
+    ``IntrinsicStream``, for every bonus alike.
 
     ``novelty(features)`` gives the error of any batch of states; NovelD builds on it.
     """
@@ -54,13 +54,11 @@ class RND(Bonus):
         latent: int = 128,
         hidden: int = 256,
         lr: float = 1e-3,
-        update_proportion: float = 1.0,
         obs_clip: float = 5.0,
     ):
         super().__init__(env)
         latent = check_int("latent", latent, 1)
         hidden = check_int("hidden", hidden, 1)
-        self.update_proportion = check_float("update_proportion", update_proportion, 0.0, 1.0)
         self.obs_clip = check_float("obs_clip", obs_clip, 0.0, 1e6)
         self.obs_rms = RunningMeanStd((self.obs_size,))
         target = mlp([self.obs_size, hidden, hidden, latent * self.target_heads], nn.LeakyReLU)
@@ -94,12 +92,11 @@ class RND(Bonus):
         return self.target(inputs)
 
     def update(self, transitions: Transitions) -> dict[str, float]:
-        """One Adam step of the predictor on the valid next observations (a random ``update_proportion`` of them)."""
+        """One Adam step of the predictor on the valid next observations."""
         next_obs = transitions.next_obs[transitions.valid]
-        chosen = torch.rand(next_obs.shape[0], device=next_obs.device) < self.update_proportion
-        if not bool(chosen.any()):
+        if next_obs.shape[0] == 0:
             return {}
-        inputs = self.normalize(next_obs[chosen])
+        inputs = self.normalize(next_obs)
         loss = (self.predictor(inputs) - self.training_target(inputs)).pow(2).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
