@@ -75,9 +75,9 @@ class SingleEnv(gym.Env):
             raise ValueError(f"seed must be None or an int, got {seed!r}")
         if options and "reset_mask" in options:
             raise ValueError("options['reset_mask'] is for vector envs; a single env always resets whole")
-        observation, _ = self.vector.reset(seed=seed, options=options)
+        observation, info = self.vector.reset(seed=seed, options=options)
         self._render_human()
-        return first_row(observation), {}
+        return first_row(observation), first_row(info)
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         batch = as_action_tensor(action, self.action_space, None, torch.device("cpu"), self.vector.name)

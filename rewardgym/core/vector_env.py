@@ -246,7 +246,7 @@ class TorchVectorEnv(VectorEnv):
         self._was_reset = True
         observation = self._observe()
         self._render_human()
-        return observation, {}
+        return observation, self._state_info()
 
     def step(self, actions: Any) -> tuple[Any, Tensor, Tensor, Tensor, dict[str, Any]]:
         """Advance every row by one step; see the class docstring for what comes back."""
