@@ -481,23 +481,23 @@ class FastPPO:
         """Start every row's episode from the run seeds' env seeds for this restart."""
         seeds = [s for run_seed in self.seeds for s in env_seeds(run_seed, self.n, restart)]
         observation, info = self.env.reset(seed=seeds)
-        self.features = self._features(observation)
-        self.stack = torch.zeros(len(self.seeds), self.n, *self._stacked_shape(), dtype=self.dtype, device=self.device)
-        self.stack = self._push(self.stack, self.features, torch.ones(len(self.seeds), self.n, dtype=torch.bool,
+        self.features = self.frames(observation)
+        self.stack = torch.zeros(len(self.seeds), self.n, *self.stacked_shape(), dtype=self.dtype, device=self.device)
+        self.stack = self.push(self.stack, self.features, torch.ones(len(self.seeds), self.n, dtype=torch.bool,
                                                                        device=self.device))
         self.mask = self._mask(info)
         for stream in self.streams:
             stream.bonus.episode_started(torch.ones(self.n, dtype=torch.bool, device=self.device))
 
-    def _stacked_shape(self) -> tuple[int, ...]:
+    def stacked_shape(self) -> tuple[int, ...]:
         return (self.frame_shape[0] * self.config.frame_stack, *self.frame_shape[1:])
 
-    def _features(self, observation: Any) -> Tensor:
-        """Env observations ``(S·n, ...)`` as per-seed frames ``(S, n, *frame_shape)``."""
+    def frames(self, observation: Any, groups: int | None = None) -> Tensor:
+        """Env observations ``(S·m, ...)`` as per-seed frames ``(S, m, *frame_shape)`` (``groups``: S, by default all seeds)."""
         flat = flatten_observation(observation) if self.config.encoder == "mlp" else observation
-        return flat.to(self.dtype).reshape(len(self.seeds), self.n, *self.frame_shape)
+        return flat.to(self.device, self.dtype).reshape(groups or len(self.seeds), -1, *self.frame_shape)
 
-    def _push(self, stack: Tensor, frame: Tensor, started: Tensor) -> Tensor:
+    def push(self, stack: Tensor, frame: Tensor, started: Tensor) -> Tensor:
         """The frame stack after seeing ``frame``; rows that ``started`` an episode forget earlier frames."""
         if self.config.frame_stack == 1:
             return frame
@@ -529,12 +529,12 @@ class FastPPO:
             observation, reward, terminated, truncated, info = self.env.step(env_actions)
             reward, terminated, truncated = (self._per_seed(x) for x in (reward, terminated, truncated))
             done = terminated | truncated
-            next_features = self._features(observation)
+            next_features = self.frames(observation)
             final_stack = self.stack
             if bool(done.any()):
-                final = self._features(info["final_obs"])
+                final = self.frames(info["final_obs"])
                 true_next = torch.where(done.view(S, n, *([1] * len(self.frame_shape))), final, next_features)
-                final_stack = self._push(self.stack, final, torch.zeros_like(done))
+                final_stack = self.push(self.stack, final, torch.zeros_like(done))
             else:
                 true_next = next_features
             self._record_episodes(reward, done, self._per_seed(info["success"]))
@@ -547,7 +547,7 @@ class FastPPO:
                                 ("rewards", reward.to(self.dtype)), ("terminated", terminated),
                                 ("truncated", truncated), ("masks", self.mask)):
                 steps[name].append(value)
-            self.stack = self._push(self.stack, next_features, done)
+            self.stack = self.push(self.stack, next_features, done)
             self.features = next_features
             self.mask = self._mask(info)
         self.env_steps += T * n
@@ -694,17 +694,13 @@ class FastPPO:
     # -- greedy policy --
 
     @torch.no_grad()
-    def act(self, observation: Any, mask: Tensor | None = None, greedy: bool = True) -> Tensor:
-        """Actions for observations of a batch of ``S · m`` envs (seed k's policy acts on rows k·m … (k+1)·m − 1).
-
-        Frame stacking is not applied here: use ``evaluate`` for frame-stacked agents.
-        """
-        S = len(self.seeds)
-        flat = flatten_observation(observation) if self.config.encoder == "mlp" else observation
-        frames = flat.to(self.dtype).reshape(S, -1, *self.frame_shape)
-        outputs, _ = self.agent(frames)
-        actions = self.head.sample(outputs, self.agent.log_std, None if mask is None else mask.reshape(S, -1, mask.shape[-1]),
-                                   self.random, greedy=greedy)
+    def act(self, stack: Tensor, mask: Tensor | None = None, greedy: bool = True) -> Tensor:
+        """Env actions ``(S·m, ...)`` for stacked frames ``(S, m, ...)`` (see ``frames`` and ``push``): seed k acts on
+        rows k·m … (k+1)·m − 1; ``mask``: the env's ``info["action_mask"]`` ``(S·m, actions)``."""
+        outputs, _ = self.agent(stack)
+        if mask is not None:
+            mask = mask.reshape(*stack.shape[:2], -1)
+        actions = self.head.sample(outputs, self.agent.log_std, mask, self.random, greedy=greedy)
         return self.head.to_env(actions).reshape(-1, *actions.shape[2:])
 
     # -- state --
@@ -736,16 +732,16 @@ class FastPPO:
             raise ValueError("the seeds' checkpoints are at different steps; resume them separately")
         self.agent.load_state_dict({name: torch.stack([s["agent"][name] for s in states])
                                     for name in self.agent.state_dict()})
-        first = states[0]["optimizer"]
-        stacked = {"param_groups": first["param_groups"], "state": {}}
-        for key, state in first["state"].items():
+        optimizer = states[0]["optimizer"]
+        stacked = {"param_groups": optimizer["param_groups"], "state": {}}
+        for key, state in optimizer["state"].items():
             stacked["state"][key] = {name: (torch.stack([s["optimizer"]["state"][key][name] for s in states])
                                             if value.dim() > 0 else value) for name, value in state.items()}
         self.optimizer.load_state_dict(stacked)
-        self.random.calls = first["random_calls"]
         for stream, state in zip(self.streams, states):
             stream.load_state_dict(state["stream"])
-        self.env_steps, self.updates = first["env_steps"], first["updates"]
+        first = states[0]
+        self.random.calls, self.env_steps, self.updates = first["random_calls"], first["env_steps"], first["updates"]
 
 
 class _EnvView:

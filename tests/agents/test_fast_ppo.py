@@ -210,7 +210,7 @@ def test_learns_a_contextual_bandit():
     agent = make(ContextualBandit, [0, 1], num_envs=32, num_steps=4, hidden=[32], learning_rate=3e-3)
     agent.train(32 * 4 * 60)
     observation, _ = agent.env.reset(seed=list(range(10_000, 10_064)))
-    actions = agent.act(observation)
+    actions = agent.act(agent.frames(observation))
     assert torch.equal(actions, observation.argmax(1))
 
 
@@ -222,7 +222,7 @@ def test_learns_deep_sea_5():
     agent.train(30_000)
     observation, _ = agent.env.reset(seed=list(range(32)))
     for _ in range(5):
-        observation, _, _, _, info = agent.env.step(agent.act(observation))
+        observation, _, _, _, info = agent.env.step(agent.act(agent.frames(observation)))
     assert bool(info["success"].all())
 
 
@@ -242,7 +242,7 @@ def test_learns_a_multi_discrete_bandit():
     agent.train(64 * 4 * 80)
     observation, _ = agent.env.reset(seed=list(range(10_000, 10_064)))
     context = observation.argmax(1)
-    assert torch.equal(agent.act(observation), torch.stack([context, 3 - context], 1))
+    assert torch.equal(agent.act(agent.frames(observation)), torch.stack([context, 3 - context], 1))
 
 
 @pytest.mark.parametrize("env_id, kwargs, config", [
