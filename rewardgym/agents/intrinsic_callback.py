@@ -1,26 +1,35 @@
-"""Intrinsic bonuses for SB3's on-policy algorithms, added where GAE can see them.
+"""Intrinsic bonuses for SB3: callbacks that add a bonus where GAE can see it, and keep its state.
 
 SB3 computes returns and advantages at the end of ``collect_rollouts`` and only then calls
 ``on_rollout_end``; adding a bonus to the rewards after that (as RLeXplore's examples do) never
-reaches the advantages. This callback records each step's transition, computes its bonus as the
-rollout is collected (so episodic bonuses see steps in order), and at the rollout's end adds
-``coef ·`` the normalised bonus to the buffer's rewards, recomputes returns and advantages with
-the same last values, then trains the bonus model on the rollout.
+reaches the advantages. ``IntrinsicBonusCallback`` rates each step's transition as the rollout is
+collected (so episodic bonuses see steps in order), and at the rollout's end adds the normalised
+bonus to the buffer's rewards, recomputes returns and advantages with the same last values, then
+trains the bonus model on the rollout.
 
-The intrinsic reward here shares PPO's one value head and γ, so it is an episodic stream:
-suitable for episodic bonuses (E3B, NGU, episodic counts); for a global bonus whose stream should
-not stop at episode ends, use a two-value-head agent.
+That intrinsic reward shares PPO's one value head and γ, so it is an episodic stream: suitable
+for episodic bonuses (E3B, NGU, episodic counts). A global bonus, whose stream should not stop at
+episode ends, gets a value head of its own: ``TwoHeadIntrinsicCallback``. Off-policy algorithms
+take a bonus through the ``IntrinsicReward`` wrapper; ``IntrinsicRewardCallback`` logs its
+intrinsic return and keeps its state.
+
+All three rate, normalise and train the bonus through one ``IntrinsicStream``, and their
+``state_dict()`` holds every piece of learner state they own, for checkpoints.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import numpy as np
 import torch
 from stable_baselines3.common.callbacks import BaseCallback
 
-from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, flatten_observation, mlp
+from rewardgym.agents.fast_ppo import gae
+from rewardgym.wrappers.intrinsic.base import Bonus, Transitions, flatten_observation, mlp
+from rewardgym.wrappers.intrinsic.stream import IntrinsicStream
+from rewardgym.wrappers.intrinsic.wrapper import IntrinsicReward
 
 
 def _as_tensor(observation: Any, device: torch.device) -> Any:
@@ -29,24 +38,66 @@ def _as_tensor(observation: Any, device: torch.device) -> Any:
     return torch.as_tensor(np.asarray(observation), device=device)
 
 
-class IntrinsicBonusCallback(BaseCallback):
-    """Add ``coef ·`` a bonus, divided by the running std of the bonus, to PPO's rollouts.
+def _replace_rows(batch: Any, rows: dict[int, Any]) -> Any:
+    """A copy of a batched observation (array or dict of arrays) with some rows replaced."""
+    if isinstance(batch, dict):
+        return {key: _replace_rows(value, {i: row[key] for i, row in rows.items()}) for key, value in batch.items()}
+    batch = np.array(batch, copy=True)
+    for i, row in rows.items():
+        batch[i] = row
+    return batch
+
+
+class StreamCallback(BaseCallback):
+    """A callback holding an ``IntrinsicStream``; ``state_dict()`` is the learner state a checkpoint keeps."""
+
+    stream: IntrinsicStream
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stream": self.stream.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.stream.load_state_dict(state["stream"])
+
+
+class IntrinsicBonusCallback(StreamCallback):
+    """Add ``coef ·`` a normalised bonus to PPO's rollouts, and train the bonus once per rollout.
+
+    Args:
+        bonus: the bonus, built for the training env.
+        coef: the weight of the normalised bonus.
+        normalize: ``"reward"`` divides the bonus by its running std, ``"return"`` by the running
+            std of its discounted sum (with ``gamma``), ``"none"`` leaves it raw (as ``IntrinsicReward``).
+        gamma: the discount of that sum.
+        update_proportion: the chance of each of the rollout's transitions entering the bonus's update.
+        seed: seeds the stream's and the bonus's random generators.
 
     Logs ``intrinsic/bonus_mean``, ``intrinsic/reward_mean``, ``intrinsic/ep_bonus_mean`` (the
     raw bonus summed over each episode that ended in the rollout) and the bonus's update
     metrics; SB3 logs the extrinsic return (``rollout/ep_rew_mean``) and the success rate.
     """
 
-    def __init__(self, bonus: Bonus, coef: float = 1.0, normalize: bool = True, verbose: int = 0):
+    def __init__(
+        self,
+        bonus: Bonus,
+        coef: float = 1.0,
+        normalize: str = "reward",
+        gamma: float = 0.99,
+        update_proportion: float = 1.0,
+        seed: int = 0,
+        verbose: int = 0,
+    ):
         super().__init__(verbose)
-        self.bonus = bonus
-        self.coef = coef
-        self.normalize = normalize
-        self._scale = RunningMeanStd().to(bonus.device)
+        self.stream = IntrinsicStream(bonus, coef=coef, normalize=normalize, gamma=gamma,
+                                      update_proportion=update_proportion, seed=seed)
         self._steps: list[Transitions] = []
         self._bonuses: list[torch.Tensor] = []
         self._episode_bonus = torch.zeros(bonus.num_envs, device=bonus.device)
         self._ended_episodes: list[float] = []
+
+    @property
+    def bonus(self) -> Bonus:
+        return self.stream.bonus
 
     def _on_rollout_start(self) -> None:
         self._steps, self._bonuses, self._ended_episodes = [], [], []
@@ -67,15 +118,18 @@ class IntrinsicBonusCallback(BaseCallback):
             truncated=torch.as_tensor(truncated, device=device).unsqueeze(0),
             valid=torch.ones((1, len(dones)), dtype=torch.bool, device=device),
         )
-        self.bonus.watch(step)
-        with torch.no_grad():
-            self._bonuses.append(self.bonus.compute(step)[0])
+        self._bonuses.append(self.stream.bonus_of(step)[0])
         self._steps.append(step)
         self._episode_bonus += self._bonuses[-1]
         ended = torch.as_tensor(dones, device=device)
         self._ended_episodes += self._episode_bonus[ended].tolist()
         self._episode_bonus = torch.where(ended, 0.0, self._episode_bonus)
         return True
+
+    def _scaled_rollout(self) -> tuple[Transitions, torch.Tensor, torch.Tensor]:
+        """The rollout's transitions, raw bonuses and intrinsic rewards, each ``(n_steps, n_envs)`` as the buffer's rows."""
+        transitions, raw = Transitions.cat(self._steps), torch.stack(self._bonuses)
+        return transitions, raw, self.stream.scale(raw, transitions.done, transitions.valid)
 
     def _log(self, bonus: torch.Tensor, intrinsic: torch.Tensor, metrics: dict[str, float]) -> None:
         self.logger.record("intrinsic/bonus_mean", float(bonus.mean()))
@@ -86,26 +140,11 @@ class IntrinsicBonusCallback(BaseCallback):
             self.logger.record(f"intrinsic/{name}", value)
 
     def _on_rollout_end(self) -> None:
-        raw = torch.stack(self._bonuses)  # (n_steps, n_envs), aligned with the buffer's rows
-        bonus = raw
-        if self.normalize:
-            self._scale.update(bonus.reshape(-1))
-            bonus = bonus / torch.sqrt(self._scale.var + 1e-8)
-        intrinsic = (self.coef * bonus).cpu().numpy()
+        transitions, raw, intrinsic = self._scaled_rollout()
         buffer = self.model.rollout_buffer
-        buffer.rewards += intrinsic
+        buffer.rewards += intrinsic.cpu().numpy()
         buffer.compute_returns_and_advantage(last_values=self.locals["values"], dones=self.locals["dones"])
-
-        self._log(raw, torch.as_tensor(intrinsic), self.bonus.update(Transitions.cat(self._steps)))
-
-def _replace_rows(batch: Any, rows: dict[int, Any]) -> Any:
-    """A copy of a batched observation (array or dict of arrays) with some rows replaced."""
-    if isinstance(batch, dict):
-        return {key: _replace_rows(value, {i: row[key] for i, row in rows.items()}) for key, value in batch.items()}
-    batch = np.array(batch, copy=True)
-    for i, row in rows.items():
-        batch[i] = row
-    return batch
+        self._log(raw, intrinsic, self.stream.train(transitions))
 
 
 class TwoHeadIntrinsicCallback(IntrinsicBonusCallback):
@@ -114,12 +153,28 @@ class TwoHeadIntrinsicCallback(IntrinsicBonusCallback):
     PPO's own value head keeps learning the extrinsic return; this callback adds a second value
     head, a separate critic V_I on the observation, for the intrinsic return with its own
     discount ``gamma_intrinsic``. The intrinsic stream does not stop at episode ends (RND's
-    ``int_nextnonterminal = 1``): novelty found after a reset still counts. At each rollout's end:
+    ``int_nextnonterminal = 1``): novelty found after a reset still counts. Its rewards are
+    divided by the running std of the discounted intrinsic return (RND's normalisation). At each
+    rollout's end:
 
         A_I = GAE(r_I, V_I; γ_I, λ) with no episode boundaries
-        A   = ext_coef · A_E + int_coef · A_I      (what PPO's policy loss uses)
+        A   = ext_coef · A_E + A_I      (what PPO's policy loss uses; r_I carries int_coef)
 
-    while PPO's returns (its value target) stay extrinsic; V_I is regressed on A_I + V_I.
+    while PPO's returns (its value target) stay extrinsic. Then, as RND trains its predictor
+    alongside the value heads, ``critic_epochs`` passes over the rollout in shuffled minibatches
+    of PPO's ``batch_size`` each regress V_I on A_I + V_I and give the bonus's model one update
+    on a random ``update_proportion`` of the minibatch (RND's 0.25; with RND's 4 epochs each
+    transition trains the predictor once on average, in 4× as many optimiser steps as one
+    update on the whole rollout).
+
+    Args:
+        bonus: a global bonus, built for the training env.
+        ext_coef, int_coef: the weights of the extrinsic advantage and of the intrinsic reward.
+        gamma_intrinsic: γ_I, the discount of the intrinsic stream (its GAE and its normalisation).
+        critic_epochs: the passes over the rollout that train V_I and the bonus's model.
+        critic_lr: V_I's Adam learning rate.
+        update_proportion: the chance of each minibatch transition entering the bonus's update.
+        seed: seeds the stream's, the bonus's and the minibatch shuffle's random generators.
     """
 
     def __init__(
@@ -130,60 +185,84 @@ class TwoHeadIntrinsicCallback(IntrinsicBonusCallback):
         gamma_intrinsic: float = 0.99,
         critic_epochs: int = 4,
         critic_lr: float = 1e-3,
+        update_proportion: float = 0.25,
+        seed: int = 0,
         verbose: int = 0,
     ):
-        super().__init__(bonus, coef=int_coef, normalize=True, verbose=verbose)
+        super().__init__(bonus, coef=int_coef, normalize="return", gamma=gamma_intrinsic,
+                         update_proportion=update_proportion, seed=seed, verbose=verbose)
         self.ext_coef = ext_coef
         self.gamma_intrinsic = gamma_intrinsic
         self.critic_epochs = critic_epochs
         self.critic = mlp([bonus.obs_size, 256, 256, 1]).to(bonus.device)
         self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=critic_lr)
-        self._discounted = torch.zeros(bonus.num_envs, device=bonus.device)
+        self.generator = torch.Generator(device=bonus.device)
+        self.generator.manual_seed(seed + 2)  # the stream seeds its own generator with seed, the bonus's with seed + 1
 
     def _on_rollout_end(self) -> None:
-        device = self.bonus.device
-        bonus = torch.stack(self._bonuses)  # (T, N)
-        for step in range(bonus.shape[0]):  # RND's scale: the std of the running discounted intrinsic return
-            self._discounted = self._discounted * self.gamma_intrinsic + bonus[step]
-            self._scale.update(self._discounted)
-        rewards = self.coef * bonus / torch.sqrt(self._scale.var + 1e-8)
-
-        states = torch.cat([step.obs for step in self._steps])  # (T, N, D): the buffer's observations
+        transitions, raw, rewards = self._scaled_rollout()
+        states = transitions.obs  # (T, N, D): the buffer's observations
         # The stream runs on through resets, so what follows the last step is what PPO sees next.
-        last = flatten_observation(_as_tensor(self.locals["new_obs"], device))
+        last = flatten_observation(_as_tensor(self.locals["new_obs"], self.bonus.device))
         with torch.no_grad():
             values = self.critic(states).squeeze(-1)
             last_value = self.critic(last).squeeze(-1)
-        advantages = nonepisodic_gae(rewards, values, last_value, self.gamma_intrinsic, self.model.gae_lambda)
+        no_ends = torch.zeros_like(rewards, dtype=torch.bool)
+        advantages = gae(rewards, values, no_ends, last_value, self.gamma_intrinsic, self.model.gae_lambda)
 
         buffer = self.model.rollout_buffer
-        extrinsic = torch.as_tensor(buffer.advantages, device=device)
+        extrinsic = torch.as_tensor(buffer.advantages, device=self.bonus.device)
         buffer.advantages = (self.ext_coef * extrinsic + advantages).cpu().numpy()
-        self.logger.record("intrinsic/critic_loss", self._train_critic(states, advantages + values))
-        self._log(bonus, rewards, self.bonus.update(Transitions.cat(self._steps)))
+        self.logger.record("intrinsic/critic_loss", self._train(transitions, advantages + values))
+        self._log(raw, rewards, self.stream.metrics)
 
-    def _train_critic(self, states: torch.Tensor, returns: torch.Tensor) -> float:
-        """Regress V_I on the intrinsic returns; the loss after training."""
-        states, returns = states.flatten(0, 1), returns.flatten()
-        batch = self.model.batch_size
+    def _train(self, transitions: Transitions, returns: torch.Tensor) -> float:
+        """Train V_I on the intrinsic returns and the bonus's model, minibatch by minibatch; V_I's loss after training."""
+        flat = transitions.flat_valid()  # every step of a rollout is a transition: all of them, in flatten(0, 1) order
+        states, returns = flat.obs[0], returns.flatten()
         for _ in range(self.critic_epochs):
-            for index in torch.randperm(len(returns), device=states.device).split(batch):
-                loss = torch.nn.functional.mse_loss(self.critic(states[index]).squeeze(-1), returns[index])
+            for rows in torch.randperm(len(returns), device=states.device, generator=self.generator).split(self.model.batch_size):
+                loss = torch.nn.functional.mse_loss(self.critic(states[rows]).squeeze(-1), returns[rows])
                 self.critic_optimizer.zero_grad()
                 loss.backward()
                 self.critic_optimizer.step()
+                self.stream.train(flat.select(rows))
         with torch.no_grad():
             return float(torch.nn.functional.mse_loss(self.critic(states).squeeze(-1), returns))
 
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "critic": self.critic.state_dict(),
+                "critic_optimizer": self.critic_optimizer.state_dict(), "generator": self.generator.get_state()}
 
-def nonepisodic_gae(rewards: torch.Tensor, values: torch.Tensor, last_value: torch.Tensor, gamma: float, lam: float) -> torch.Tensor:
-    """GAE over ``(T, N)`` rewards and values with no episode boundaries (every step continues)."""
-    advantages = torch.zeros_like(rewards)
-    running = torch.zeros_like(last_value)
-    next_value = last_value
-    for t in reversed(range(rewards.shape[0])):
-        delta = rewards[t] + gamma * next_value - values[t]
-        running = delta + gamma * lam * running
-        advantages[t] = running
-        next_value = values[t]
-    return advantages
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.critic.load_state_dict(state["critic"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.generator.set_state(state["generator"])
+
+
+class IntrinsicRewardCallback(StreamCallback):
+    """The SB3 side of an ``IntrinsicReward`` wrapper (off-policy algorithms): its logs and learner state.
+
+    The wrapper adds and trains the bonus inside the env. ``SB3VecEnv`` reports each episode's
+    extrinsic return as ``episode["r"]`` (SB3's ``rollout/ep_rew_mean``) and its intrinsic part as
+    ``episode["r_intrinsic"]``; this callback logs the mean of the latter over SB3's window of
+    episodes as ``intrinsic/ep_rew_mean``, with the bonus's last update metrics.
+    """
+
+    def __init__(self, wrapper: IntrinsicReward, verbose: int = 0):
+        super().__init__(verbose)
+        self.stream = wrapper.stream
+        self._returns: deque[float] = deque()
+
+    def _on_training_start(self) -> None:
+        self._returns = deque(maxlen=self.model.ep_info_buffer.maxlen)
+
+    def _on_step(self) -> bool:
+        ended = [info["episode"]["r_intrinsic"] for info in self.locals["infos"] if "episode" in info]
+        if ended:
+            self._returns.extend(ended)
+            self.logger.record("intrinsic/ep_rew_mean", float(np.mean(self._returns)))
+            for name, value in self.stream.metrics.items():
+                self.logger.record(f"intrinsic/{name}", value)
+        return True

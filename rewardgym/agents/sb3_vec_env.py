@@ -3,8 +3,8 @@
 SB3 takes no gymnasium vector env, so this adapter speaks its contract: numpy out, same-step
 autoreset with ``infos[i]["terminal_observation"]``, ``infos[i]["TimeLimit.truncated"]`` (a time
 limit that did not also terminate), ``infos[i]["is_success"]`` and ``infos[i]["episode"]``
-(``{"r", "l", "t"}``) only on the step an episode ends, and a vectorised
-``env_method("compute_reward", ...)`` for hindsight relabelling (HER).
+(``{"r", "l", "t"}``, plus ``"r_intrinsic"`` under an intrinsic bonus) only on the step an
+episode ends, and a vectorised ``env_method("compute_reward", ...)`` for hindsight relabelling (HER).
 """
 
 from __future__ import annotations
@@ -37,8 +37,11 @@ class SB3VecEnv(VecEnv):
     """Stable-Baselines3's view of a torch vector env that autoresets in SAME_STEP mode.
 
     Build the env with ``gym.make_vec(id, num_envs=N, autoreset_mode="SameStep")``. ``episode``
-    reports the return of the reward the agent trains on (as SB3's ``Monitor`` does); the task's
-    own success is ``is_success``.
+    reports the return of the reward the agent trains on (as SB3's ``Monitor`` does), except that
+    an intrinsic bonus is not the task's: where the env's info splits the reward into
+    ``reward_extrinsic`` and ``reward_intrinsic`` (as ``IntrinsicReward`` does), ``episode["r"]`` is
+    the extrinsic return (what SB3 logs as ``rollout/ep_rew_mean``) and ``episode["r_intrinsic"]``
+    the intrinsic one. The task's own success is ``is_success``.
     """
 
     def __init__(self, env: VectorEnv):
@@ -49,6 +52,7 @@ class SB3VecEnv(VecEnv):
         super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
         self._actions: Any = None
         self._returns = np.zeros(self.num_envs, dtype=np.float64)
+        self._intrinsic_returns = np.zeros(self.num_envs, dtype=np.float64)
         self._lengths = np.zeros(self.num_envs, dtype=np.int64)
         self._started = time.time()
 
@@ -58,6 +62,7 @@ class SB3VecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self._returns[:] = 0
+        self._intrinsic_returns[:] = 0
         self._lengths[:] = 0
         return to_numpy(observation)
 
@@ -69,7 +74,12 @@ class SB3VecEnv(VecEnv):
         observation, reward = to_numpy(observation), to_numpy(reward).astype(np.float32)
         terminated, truncated = to_numpy(terminated), to_numpy(truncated)
         dones = terminated | truncated
-        self._returns += reward
+        intrinsic = "reward_intrinsic" in info
+        if intrinsic:  # a bonus is not the task's reward: its return is counted apart
+            self._returns += to_numpy(info["reward_extrinsic"])
+            self._intrinsic_returns += to_numpy(info["reward_intrinsic"])
+        else:
+            self._returns += reward
         self._lengths += 1
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         ended = np.flatnonzero(dones)
@@ -84,7 +94,10 @@ class SB3VecEnv(VecEnv):
                     "is_success": bool(success[i]),
                     "episode": {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed},
                 }
+                if intrinsic:
+                    infos[i]["episode"]["r_intrinsic"] = float(self._intrinsic_returns[i])
             self._returns[ended] = 0
+            self._intrinsic_returns[ended] = 0
             self._lengths[ended] = 0
         return observation, reward, dones, infos
 

@@ -3,22 +3,27 @@
 A run lives in one directory:
 
     config.yaml          the resolved configuration: the run can be reproduced from it alone
-    checkpoints/         model_<steps>_steps.zip (+ replay buffer, + bonus state) every checkpoint_every steps
+    checkpoints/         every checkpoint_every steps: model_<steps>_steps.zip, the replay buffer (off-policy)
+                         and model_learner_<steps>_steps.pt, the learner state outside the model (the
+                         intrinsic bonus's stream and critic, with their optimisers, and the random generators)
     tensorboard/         SB3's TensorBoard logs
     model.zip            the final model
     eval.json            what ``evaluate`` measured
 
 Ctrl-C (or any exception) during training saves a checkpoint before leaving, and ``resume``
-continues from the newest checkpoint with the same step count.
+continues from the newest checkpoint with the same step count and all learner state; the envs
+start new episodes, as SB3's do. With the same seed a run repeats bit for bit on CPU, bonus or not.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,19 +37,26 @@ from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback
 
-from rewardgym.agents.intrinsic_callback import IntrinsicBonusCallback, TwoHeadIntrinsicCallback
+from rewardgym.agents.intrinsic_callback import (
+    IntrinsicBonusCallback,
+    IntrinsicRewardCallback,
+    StreamCallback,
+    TwoHeadIntrinsicCallback,
+)
 from rewardgym.agents.sb3_vec_env import SB3VecEnv
 from rewardgym.wrappers.intrinsic import BONUSES, IntrinsicReward
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "her-sac": SAC}
-#: Hyperparameter keys that configure the run rather than the SB3 algorithm.
+#: Every ``--algo``: the SB3 algorithms and fast-ppo (``agents/fast_ppo_run.py``), each with ``hyperparams/<algo>.yaml``.
+ALGORITHM_NAMES = (*ALGORITHMS, "fast-ppo")
+#: Hyperparameter keys that configure the run rather than the algorithm.
 RUN_KEYS = ("n_timesteps", "n_envs")
 
 
 def load_hyperparameters(algo: str, env_id: str) -> dict[str, Any]:
     """The algorithm's hyperparameters for ``env_id`` from ``hyperparams/<algo>.yaml`` (or its ``default``)."""
-    if algo not in ALGORITHMS:
-        raise ValueError(f"algo must be one of {sorted(ALGORITHMS)}, got {algo!r}")
+    if algo not in ALGORITHM_NAMES:
+        raise ValueError(f"algo must be one of {sorted(ALGORITHM_NAMES)}, got {algo!r}")
     table = yaml.safe_load(resources.files("rewardgym.agents").joinpath(f"hyperparams/{algo}.yaml").read_text())
     return dict(table.get(env_id, table["default"]))
 
@@ -86,20 +98,28 @@ class RunConfig:
         return cls(**yaml.safe_load((Path(run_dir) / "config.yaml").read_text()))
 
 
-def make_training_env(config: RunConfig) -> tuple[SB3VecEnv, Any]:
-    """The SB3 view of the batch, shaped with the algorithm's γ; returns (env, bonus or None).
+def make_training_env(config: RunConfig) -> tuple[SB3VecEnv, StreamCallback | None]:
+    """The SB3 view of the batch, shaped with the algorithm's γ, and the callback of its bonus (None without one).
 
     PPO takes a bonus through a callback (``IntrinsicBonusCallback`` for an episodic bonus,
     ``TwoHeadIntrinsicCallback`` for a global one); the off-policy algorithms through the
-    ``IntrinsicReward`` wrapper.
+    ``IntrinsicReward`` wrapper, whose callback logs the intrinsic return apart. The bonus's
+    initial weights are drawn after seeding torch with the run's seed, and its stream is seeded
+    with it, so that the run repeats.
     """
     gamma = config.hyperparameters.get("gamma", 0.99)
     envs = gym.make_vec(config.env_id, num_envs=config.num_envs, autoreset_mode="SameStep", reward=config.reward,
                         gamma=gamma, **config.env_kwargs)
-    bonus = BONUSES[config.bonus](envs) if config.bonus else None
-    if bonus is not None and config.algo != "ppo":
-        envs = IntrinsicReward(envs, bonus, coef=config.bonus_coef)
-    return SB3VecEnv(envs), bonus
+    if config.bonus is None:
+        return SB3VecEnv(envs), None
+    torch.manual_seed(config.seed)
+    bonus = BONUSES[config.bonus](envs)
+    if config.algo != "ppo":
+        envs = IntrinsicReward(envs, bonus, coef=config.bonus_coef, seed=config.seed)
+        return SB3VecEnv(envs), IntrinsicRewardCallback(envs)
+    if bonus.episodic:  # an episodic bonus shares PPO's value head; a global one gets its own
+        return SB3VecEnv(envs), IntrinsicBonusCallback(bonus, coef=config.bonus_coef, seed=config.seed)
+    return SB3VecEnv(envs), TwoHeadIntrinsicCallback(bonus, ext_coef=1.0, int_coef=config.bonus_coef, seed=config.seed)
 
 
 def build_model(config: RunConfig, env: SB3VecEnv, run_dir: Path) -> BaseAlgorithm:
@@ -138,12 +158,41 @@ class StopOnCtrlC(BaseCallback):
             signal.signal(signal.SIGINT, self._previous)
 
 
-class RunCheckpoint(CheckpointCallback):
-    """SB3's checkpoints (model and replay buffer), plus the bonus's state, plus one on demand."""
+def global_random_state() -> dict[str, Any]:
+    """The states of the global random generators SB3 draws from: torch's (CPU, and CUDA once used), numpy's, Python's."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
-    def __init__(self, run_dir: Path, every_steps: int, num_envs: int, bonus: Any):
+
+def set_global_random_state(state: dict[str, Any]) -> None:
+    """Restore what ``global_random_state`` returned."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
+    """``write`` the file under a temporary name, then rename it: ``path`` never holds a partly written file."""
+    partial = path.with_name(f"{path.stem}.partial{path.suffix}")
+    write(partial)
+    partial.replace(path)
+
+
+class RunCheckpoint(CheckpointCallback):
+    """SB3's checkpoints (model and replay buffer), plus the learner state outside the model, plus one on demand.
+
+    The learner state (``model_learner_<steps>_steps.pt``) is the intrinsic callback's
+    ``state_dict()`` (bonus, its optimisers and generators, reward-scale statistics, the two-head
+    critic and its optimiser) and the global random generators' states.
+    """
+
+    def __init__(self, run_dir: Path, every_steps: int, num_envs: int, intrinsic: StreamCallback | None):
         super().__init__(max(every_steps // num_envs, 1), str(run_dir / "checkpoints"), "model", save_replay_buffer=True)
-        self.bonus = bonus
+        self.intrinsic = intrinsic
 
     def _on_step(self) -> bool:
         if self.n_calls % self.save_freq == 0:
@@ -151,16 +200,14 @@ class RunCheckpoint(CheckpointCallback):
         return True
 
     def save_now(self) -> None:
-        """Write the checkpoint; its model file appears last and whole, so a kill mid-write leaves the previous one."""
+        """Write the checkpoint, each file whole; the model file last, so a kill mid-write leaves the previous checkpoint."""
         path = Path(self._checkpoint_path(extension="zip"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if hasattr(self.model, "replay_buffer") and self.model.replay_buffer is not None:
-            self.model.save_replay_buffer(self._checkpoint_path("replay_buffer_", extension="pkl"))
-        if self.bonus is not None:
-            torch.save(self.bonus.state_dict(), self._checkpoint_path("bonus_", extension="pt"))
-        partial = path.with_name(f"{path.stem}.partial.zip")
-        self.model.save(partial)
-        partial.replace(path)
+            write_atomically(Path(self._checkpoint_path("replay_buffer_", extension="pkl")), self.model.save_replay_buffer)
+        learner = {"intrinsic": None if self.intrinsic is None else self.intrinsic.state_dict(), "random": global_random_state()}
+        write_atomically(Path(self._checkpoint_path("learner_", extension="pt")), lambda partial: torch.save(learner, partial))
+        write_atomically(path, self.model.save)
 
 
 def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
@@ -173,6 +220,47 @@ def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
     return path, steps
 
 
+@dataclass
+class Run:
+    """A run ready to learn: its resolved configuration, model and intrinsic callback, new or restored."""
+
+    config: RunConfig
+    run_dir: Path
+    model: BaseAlgorithm
+    intrinsic: StreamCallback | None
+    resumed: bool
+
+
+def prepare_run(config: RunConfig, run_dir: Path, resume: bool = False) -> Run:
+    """Build the run in ``run_dir``: a new one (its ``config.yaml`` written), or with ``resume`` its newest checkpoint.
+
+    Resuming restores the model, its replay buffer and the learner state beside them (the
+    intrinsic callback's, then the global random generators', which loading the model reseeds).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        config = RunConfig.load(run_dir)
+    else:
+        config = config.resolved()
+        config.save(run_dir)
+    env, intrinsic = make_training_env(config)
+    model = build_model(config, env, run_dir)
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    if checkpoint is not None:
+        path, steps = checkpoint
+        model = ALGORITHMS[config.algo].load(path, env=env, tensorboard_log=str(run_dir / "tensorboard"))
+        buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
+        if buffer.exists():
+            model.load_replay_buffer(buffer)
+        learner = torch.load(path.with_name(f"model_learner_{steps}_steps.pt"), weights_only=False)
+        if intrinsic is not None:
+            intrinsic.load_state_dict(learner["intrinsic"])
+        set_global_random_state(learner["random"])
+        print(f"resuming {run_dir} from step {model.num_timesteps}")
+    return Run(config, run_dir, model, intrinsic, resumed=checkpoint is not None)
+
+
 def train(
     config: RunConfig,
     run_dir: Path,
@@ -182,43 +270,22 @@ def train(
 ) -> BaseAlgorithm:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model.
 
-    ``callbacks`` are added to the run's own (checkpoints, intrinsic bonus).
+    ``callbacks`` are added to the run's own (intrinsic bonus, checkpoints).
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if resume:
-        config = RunConfig.load(run_dir)
-    else:
-        config = config.resolved()
-        config.save(run_dir)
-    env, bonus = make_training_env(config)
-    model = build_model(config, env, run_dir)
-    checkpoint = latest_checkpoint(run_dir) if resume else None
-    if checkpoint is not None:
-        path, steps = checkpoint
-        model = ALGORITHMS[config.algo].load(path, env=env, tensorboard_log=str(run_dir / "tensorboard"))
-        buffer = path.with_name(f"model_replay_buffer_{steps}_steps.pkl")
-        if buffer.exists():
-            model.load_replay_buffer(buffer)
-        if bonus is not None:
-            bonus.load_state_dict(torch.load(path.with_name(f"model_bonus_{steps}_steps.pt")))
-        print(f"resuming {run_dir} from step {model.num_timesteps}")
-
-    saver, ctrl_c = RunCheckpoint(run_dir, config.checkpoint_every, config.num_envs, bonus), StopOnCtrlC()
-    own: list[BaseCallback] = [saver, ctrl_c]
-    if bonus is not None and config.algo == "ppo":  # an episodic bonus shares PPO's value head; a global one gets its own
-        own.insert(0, IntrinsicBonusCallback(bonus, coef=config.bonus_coef) if bonus.episodic
-                   else TwoHeadIntrinsicCallback(bonus, ext_coef=1.0, int_coef=config.bonus_coef))
+    run = prepare_run(config, run_dir, resume)
+    model, config = run.model, run.config
+    saver, ctrl_c = RunCheckpoint(run.run_dir, config.checkpoint_every, config.num_envs, run.intrinsic), StopOnCtrlC()
+    own: list[BaseCallback] = [saver, ctrl_c] if run.intrinsic is None else [run.intrinsic, saver, ctrl_c]
     try:
         model.learn(config.steps - model.num_timesteps, callback=own + list(callbacks or []), progress_bar=progress_bar,
-                    reset_num_timesteps=checkpoint is None, tb_log_name="run")
+                    reset_num_timesteps=not run.resumed, tb_log_name="run")
     except BaseException:  # a crash or a second Ctrl-C: keep what was learned
         saver.save_now()
         raise
     if ctrl_c.interrupted:
         saver.save_now()
         raise KeyboardInterrupt
-    model.save(run_dir / "model.zip")
+    model.save(run.run_dir / "model.zip")
     saver.save_now()
     return model
 

@@ -61,7 +61,7 @@ def test_callback_changes_advantages_exactly_as_gae_on_rewards_plus_bonus():
     env = SB3VecEnv(envs)
     bonus = AgentRowBonus(envs)
     before, after = BufferSnapshot(), BufferSnapshot()
-    intrinsic = IntrinsicBonusCallback(bonus, coef=0.5, normalize=False)
+    intrinsic = IntrinsicBonusCallback(bonus, coef=0.5, normalize="none")
     model = PPO("MlpPolicy", env, n_steps=16, batch_size=32, n_epochs=1, gamma=0.9, gae_lambda=0.8, seed=0)
     model.learn(64, callback=CallbackList([before, intrinsic, after]))
 
@@ -101,7 +101,7 @@ def test_two_head_callback_combines_extrinsic_and_nonepisodic_intrinsic_advantag
     model.learn(64, callback=CallbackList([before, two_head, after]))
 
     raw = torch.stack(two_head._bonuses)
-    rewards = 0.5 * raw / torch.sqrt(two_head._scale.var + 1e-8)
+    rewards = 0.5 * raw / torch.sqrt(two_head.stream.scale_statistics.var + 1e-8)
     states = torch.cat([step.obs for step in two_head._steps])
     with torch.no_grad():
         values = two_head.critic(states).squeeze(-1).numpy()
@@ -129,3 +129,32 @@ def test_two_head_critic_learns_the_intrinsic_return():
     PPO("MlpPolicy", SB3VecEnv(envs), n_steps=32, batch_size=64, n_epochs=1, seed=0).learn(
         32 * 4 * 12, callback=CallbackList([two_head, Loss()]))
     assert losses[-1] < losses[1]
+
+
+class UpdateRecorder(AgentRowBonus):
+    """``AgentRowBonus`` that records how many transitions each of its updates is given."""
+
+    def __init__(self, env):
+        super().__init__(env)
+        self.update_sizes: list[int] = []
+
+    def update(self, transitions):
+        assert bool(transitions.valid.all())
+        self.update_sizes.append(transitions.valid.shape[1])
+        return {}
+
+
+def test_two_head_callback_trains_the_bonus_on_each_minibatch_with_the_update_proportion():
+    from rewardgym.agents.intrinsic_callback import TwoHeadIntrinsicCallback
+
+    envs = gym.make_vec("rewardgym/GridMaze-v0", num_envs=4, size=3, autoreset_mode="SameStep")
+    bonus = UpdateRecorder(envs)
+    two_head = TwoHeadIntrinsicCallback(bonus, critic_epochs=2, update_proportion=0.25)
+    rollouts, rows, batch = 3, 64 * 4, 64
+    PPO("MlpPolicy", SB3VecEnv(envs), n_steps=64, batch_size=batch, n_epochs=1, seed=0).learn(
+        rollouts * rows, callback=two_head)
+
+    assert len(bonus.update_sizes) == rollouts * 2 * (rows // batch)  # one update per minibatch of each epoch
+    assert max(bonus.update_sizes) < batch
+    expected = 0.25 * rollouts * 2 * rows  # 384; the binomial's std is 17
+    assert abs(sum(bonus.update_sizes) - expected) < 5 * 17

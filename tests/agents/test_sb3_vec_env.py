@@ -9,6 +9,7 @@ import torch
 from stable_baselines3 import DQN, PPO, SAC, HerReplayBuffer
 
 from rewardgym.agents import SB3VecEnv
+from rewardgym.wrappers.intrinsic import CountBonus, IntrinsicReward
 from tests.conftest import ENV_CASES, ENV_IDS, EASY_KWARGS, assert_same, random_actions, row_of
 
 
@@ -74,3 +75,24 @@ def test_sb3_algorithms_train_on_the_bridge(algorithm):
     model.learn(300)
     assert model.num_timesteps >= 300
     assert len(model.ep_info_buffer) > 0
+
+
+def test_episode_return_is_extrinsic_and_the_bonus_return_is_reported_apart():
+    reference = make("rewardgym/GridMaze-v0")
+    wrapped = make("rewardgym/GridMaze-v0")
+    bridge = SB3VecEnv(IntrinsicReward(wrapped, CountBonus(wrapped), coef=1.0))
+    bridge.seed(5)
+    bridge.reset()
+    reference.reset(seed=5)
+    extrinsic, total, episodes = np.zeros(4), np.zeros(4), 0
+    for action in random_actions(reference.action_space, 40, 5):
+        _, reward, dones, infos = bridge.step(action)
+        extrinsic += reference.step(action)[1].numpy()
+        total += reward
+        for i in np.flatnonzero(dones):
+            episodes += 1
+            episode = infos[i]["episode"]
+            assert episode["r"] == pytest.approx(extrinsic[i])
+            assert episode["r_intrinsic"] > 0 and episode["r"] + episode["r_intrinsic"] == pytest.approx(total[i], rel=1e-5)
+            extrinsic[i], total[i] = 0, 0
+    assert episodes >= 8

@@ -180,6 +180,11 @@ class Bonus(nn.Module):
         for name, generator in self.generators().items():
             generator.set_state(state["generators"][name])
 
+    @property
+    def trains(self) -> bool:
+        """Whether ``update`` learns anything (a learner may skip building its batches if not)."""
+        return type(self).update is not Bonus.update
+
     def watch(self, transitions: Transitions) -> None:
         """See a batch before ``compute`` (e.g. to update observation statistics)."""
 

@@ -238,6 +238,10 @@ class CountBonus(MemoryBonus):
         counts = self.scan(transitions, self.codes(transitions.obs), self.codes(transitions.next_obs))
         return torch.where(counts > 0, self.beta * counts.clamp(min=1).float().rsqrt(), 0.0)
 
+    @property
+    def trains(self) -> bool:
+        return self.hashing == "simhash"  # only SimHash's statistics move in ``update``
+
     def update(self, transitions: Transitions) -> dict[str, float]:
         if self.hashing == "simhash":
             self.obs_rms.update(transitions.next_obs[transitions.valid])

@@ -7,11 +7,10 @@ from typing import Any
 import torch
 from gymnasium.vector import VectorEnv
 
-from rewardgym.core.validation import check_choice, check_float, check_int
+from rewardgym.core.validation import check_int
 from rewardgym.wrappers.episodes import EpisodeRewardWrapper, VectorStep
-from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, flatten_observation
-
-NORMALIZATIONS = ("return", "reward", "none")
+from rewardgym.wrappers.intrinsic.base import Bonus, Transitions, flatten_observation
+from rewardgym.wrappers.intrinsic.stream import IntrinsicStream
 
 
 class IntrinsicReward(EpisodeRewardWrapper):
@@ -19,7 +18,8 @@ class IntrinsicReward(EpisodeRewardWrapper):
 
     Each step the bonus sees the transition (s, a, s') of every row that made one — with s' the
     true last observation where a row ended, never a reset observation — and its model is
-    trained on the last ``update_every`` steps of transitions.
+    trained on the last ``update_every`` steps of transitions. Rating, normalising and training
+    are the ``IntrinsicStream``'s (``wrapper.stream``, whose ``state_dict`` holds all of it).
 
     Args:
         env: a vector env returning torch tensors (any rewardgym env from ``gym.make_vec``).
@@ -30,6 +30,8 @@ class IntrinsicReward(EpisodeRewardWrapper):
             itself, ``"none"`` leaves it raw.
         gamma: the discount of that running sum (the intrinsic stream's γ).
         update_every: how many steps of transitions to collect per ``bonus.update``.
+        update_proportion: the chance of each collected transition entering that update.
+        seed: seeds the stream's and the bonus's random generators.
 
     Info adds ``reward_extrinsic``, ``reward_intrinsic`` (after ``coef`` and normalisation) and
     ``bonus`` (raw); the last update's metrics are in ``wrapper.metrics``.
@@ -43,18 +45,24 @@ class IntrinsicReward(EpisodeRewardWrapper):
         normalize: str = "return",
         gamma: float = 0.99,
         update_every: int = 1,
+        update_proportion: float = 1.0,
+        seed: int = 0,
     ):
         super().__init__(env)
-        self.bonus = bonus
-        self.coef = check_float("coef", coef, -1e6, 1e6)
-        self.normalize = check_choice("normalize", normalize, NORMALIZATIONS)
-        self.gamma = check_float("gamma", gamma, 0.0, 1.0)
+        self.stream = IntrinsicStream(bonus, coef=coef, normalize=normalize, gamma=gamma,
+                                      update_proportion=update_proportion, seed=seed)
         self.update_every = check_int("update_every", update_every, 1)
-        self.metrics: dict[str, float] = {}
-        self._bonus_scale = RunningMeanStd().to(bonus.device)
-        self._discounted = torch.zeros(self.num_envs, device=bonus.device)
         self._previous: torch.Tensor | None = None
         self._pending: list[Transitions] = []
+
+    @property
+    def bonus(self) -> Bonus:
+        return self.stream.bonus
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The metrics of the bonus's last update."""
+        return self.stream.metrics
 
     def episode_started(self, rows: torch.Tensor, observation: Any) -> None:
         features = flatten_observation(observation).to(self.bonus.device)
@@ -62,38 +70,24 @@ class IntrinsicReward(EpisodeRewardWrapper):
         self.bonus.episode_started(rows.to(self.bonus.device))
 
     def reward(self, step: VectorStep) -> torch.Tensor:
+        device = self.bonus.device
         transitions = Transitions(
             obs=self._previous.unsqueeze(0),
-            action=torch.as_tensor(step.action, device=self.bonus.device).unsqueeze(0),
-            next_obs=flatten_observation(step.next_obs).to(self.bonus.device).unsqueeze(0),
-            terminated=step.terminated.to(self.bonus.device).unsqueeze(0),
-            truncated=step.truncated.to(self.bonus.device).unsqueeze(0),
-            valid=step.valid.to(self.bonus.device).unsqueeze(0),
+            action=torch.as_tensor(step.action, device=device).unsqueeze(0),
+            next_obs=flatten_observation(step.next_obs).to(device).unsqueeze(0),
+            terminated=step.terminated.to(device).unsqueeze(0),
+            truncated=step.truncated.to(device).unsqueeze(0),
+            valid=step.valid.to(device).unsqueeze(0),
         )
-        self.bonus.watch(transitions)
-        with torch.no_grad():
-            bonus = self.bonus.compute(transitions)[0] * transitions.valid[0]
-        intrinsic = (self.coef * self._normalized(bonus, transitions)).to(step.reward.device)
-        self._previous = flatten_observation(step.observation).to(self.bonus.device)
+        bonus = self.stream.bonus_of(transitions)
+        intrinsic = self.stream.scale(bonus, transitions.done, transitions.valid)[0].to(step.reward.device)
+        self._previous = flatten_observation(step.observation).to(device)
 
         self._pending.append(transitions)
         if len(self._pending) == self.update_every:
-            self.metrics = self.bonus.update(Transitions.cat(self._pending)) or self.metrics  # {}: nothing to learn from
+            self.stream.train(Transitions.cat(self._pending))
             self._pending = []
 
         step.info = {**step.info, "reward_extrinsic": step.reward, "reward_intrinsic": intrinsic,
-                     "bonus": bonus.to(step.reward.device)}
+                     "bonus": bonus[0].to(step.reward.device)}
         return step.reward + intrinsic
-
-    def _normalized(self, bonus: torch.Tensor, transitions: Transitions) -> torch.Tensor:
-        if self.normalize == "none":
-            return bonus
-        valid = transitions.valid[0]
-        if self.normalize == "return":
-            self._discounted = torch.where(valid, self._discounted * self.gamma + bonus, self._discounted)
-            self._bonus_scale.update(self._discounted[valid])
-            if self.bonus.episodic:  # an episodic stream's return restarts with the episode
-                self._discounted = torch.where(transitions.done[0], 0.0, self._discounted)
-        else:
-            self._bonus_scale.update(bonus[valid])
-        return bonus / torch.sqrt(self._bonus_scale.var + 1e-8)
