@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ def env_id(name: str) -> str:
         if candidate in known:
             return candidate
     raise argparse.ArgumentTypeError(f"unknown env id {name!r}; known ids: {', '.join(known)}")
+
+
+def positive_int(text: str) -> int:
+    """An int above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def positive_float(text: str) -> float:
@@ -236,37 +248,60 @@ def key_value(text: str) -> tuple[str, Any]:
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """Train a baseline (or resume one) and evaluate it."""
-    from rewardgym.agents.training import RunConfig, evaluate, train
+    """Train a baseline (or resume one) and evaluate it; ``--seeds S`` trains seeds ``seed … seed+S−1``.
+
+    fast-ppo trains the seeds together in one process; SB3 algorithms one after another. With more
+    than one seed each gets its own run directory, ``OUT/seed_<k>``.
+    """
+    from rewardgym.agents import fast_ppo_run
+    from rewardgym.agents.training import RunConfig, train
 
     config = RunConfig(env_id=args.env, algo=args.algo, reward=args.reward, bonus=args.bonus, bonus_coef=args.bonus_coef,
                        steps=args.steps, seed=args.seed, num_envs=args.num_envs, checkpoint_every=args.checkpoint_every,
                        env_kwargs=dict(args.env_kwargs))
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    run_dirs = fast_ppo_run.seed_directories(args.out, seeds)
     try:
-        train(config, args.out, resume=args.resume)
+        if args.algo == "fast-ppo":
+            fast_ppo_run.train_seeds(config, seeds, args.out, resume=args.resume)
+        else:
+            for seed, run_dir in zip(seeds, run_dirs):
+                train(replace(config, seed=seed), run_dir, resume=args.resume)
     except KeyboardInterrupt:
-        console.print(f"interrupted: a checkpoint is in {args.out / 'checkpoints'}; continue with --resume")
+        console.print(f"interrupted: checkpoints are in {args.out}; continue with --resume")
         return 130
-    print_evaluation(evaluate(args.out, episodes=args.eval_episodes))
+    print_evaluations([evaluate_any(run_dir, args.eval_episodes) for run_dir in run_dirs])
     return 0
+
+
+def evaluate_any(run_dir: Path, episodes: int) -> dict[str, Any]:
+    """Evaluate a run of any algorithm on the sparse task (fast-ppo: one greedy episode in each of ``episodes`` envs)."""
+    from rewardgym.agents import fast_ppo_run
+    from rewardgym.agents.training import RunConfig, evaluate
+
+    if RunConfig.load(run_dir).algo == "fast-ppo":
+        return fast_ppo_run.evaluate_run(run_dir, num_envs=episodes)
+    return evaluate(run_dir, episodes=episodes)
 
 
 def eval_command(args: argparse.Namespace) -> int:
     """Evaluate a run's final model on the sparse task."""
-    from rewardgym.agents.training import evaluate
-
-    print_evaluation(evaluate(args.run_dir, episodes=args.episodes))
+    print_evaluations([evaluate_any(args.run_dir, args.episodes)])
     return 0
 
 
-def print_evaluation(result: dict[str, Any]) -> None:
-    low, high = result["success_rate_95ci"]
-    r_low, r_high = result["return_mean"], result["return_95ci"]
+def print_evaluations(results: list[dict[str, Any]]) -> None:
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("run", "episodes", "success rate (95% CI)", "sparse return (95% CI)"):
+    for column in ("run", "episodes", "success rate", "sparse return"):
         table.add_column(column)
-    table.add_row(result["run"], str(result["episodes"]), f"{result['success_rate']:.2f} ({low:.2f}–{high:.2f})",
-                  f"{r_low:.3f} ({r_high[0]:.3f}–{r_high[1]:.3f})")
+    for result in results:
+        success, ret = f"{result['success_rate']:.2f}", ""
+        if "success_rate_95ci" in result:
+            low, high = result["success_rate_95ci"]
+            success += f" ({low:.2f}–{high:.2f})"
+        if "return_mean" in result:
+            ret = f"{result['return_mean']:.3f} ({result['return_95ci'][0]:.3f}–{result['return_95ci'][1]:.3f})"
+        table.add_row(result["run"], str(result["episodes"]), success, ret)
     console.print(table)
 
 
@@ -287,10 +322,13 @@ def render_command(args: argparse.Namespace) -> int:
 
 def run_policy(run_dir: Path) -> tuple[gym.Env, Policy]:
     """A rendering env of a run's task and the run's trained policy (deterministic)."""
+    from rewardgym.agents import fast_ppo_run
     from rewardgym.agents.training import RunConfig, load_model
 
     config = RunConfig.load(run_dir)
     env = gym.make(config.env_id, render_mode="rgb_array", **config.env_kwargs)
+    if config.algo == "fast-ppo":
+        return env, fast_ppo_run.single_env_policy(fast_ppo_run.load_run(run_dir)[1])
     model = load_model(run_dir, env)
     return env, lambda observation: model.predict(observation, deterministic=True)[0]
 
@@ -332,25 +370,31 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--ids", nargs="+", type=env_id, default=rewardgym.registered_ids(), metavar="ID", help="env ids (default: all)")
     bench.set_defaults(run=bench_command)
 
-    train = commands.add_parser("train", help="train an SB3 baseline (checkpoints, --resume, TensorBoard), then evaluate it")
+    train = commands.add_parser("train", help="train a baseline (checkpoints, --resume, TensorBoard), then evaluate it")
     train.add_argument("env", type=env_id, help="env id")
-    train.add_argument("--algo", choices=["ppo", "sac", "dqn", "her-sac"], default="ppo")
+    train.add_argument("--algo", choices=["ppo", "sac", "dqn", "her-sac", "fast-ppo"], default="ppo",
+                       help="an SB3 algorithm, or fast-ppo (PPO on the torch batch, seeds trained together)")
     train.add_argument("--reward", default="sparse", help="the env's reward variant (see `rewardgym list`)")
     train.add_argument("--bonus", default=None, help="an intrinsic bonus added to the reward (e.g. rnd, e3b, count)")
     train.add_argument("--bonus-coef", type=float, default=0.01, help="weight of the normalised bonus (default: %(default)s)")
     train.add_argument("--steps", type=int, default=None, help="env steps (default: the hyperparameter file's)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--num-envs", type=int, default=None, help="parallel envs (default: the hyperparameter file's)")
+    train.add_argument("--seed", type=int, default=0, help="the first seed")
+    train.add_argument("--seeds", type=positive_int, default=1,
+                       help="how many seeds (seed, seed+1, …), each in OUT/seed_<k> when more than one")
+    train.add_argument("--num-envs", type=int, default=None,
+                       help="parallel envs per seed (default: the hyperparameter file's)")
     train.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
     train.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE", help="env arguments")
-    train.add_argument("--eval-episodes", type=int, default=100)
+    train.add_argument("--eval-episodes", type=int, default=100,
+                       help="evaluation episodes (fast-ppo: one greedy episode in each of this many fresh envs)")
     train.add_argument("--out", type=Path, required=True, help="the run directory")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.set_defaults(run=train_command)
 
     evaluation = commands.add_parser("eval", help="success rate and sparse return of a trained run, with 95%% intervals")
     evaluation.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `rewardgym train`")
-    evaluation.add_argument("--episodes", type=int, default=100)
+    evaluation.add_argument("--episodes", type=int, default=100,
+                            help="episodes (fast-ppo: one greedy episode in each of this many fresh envs)")
     evaluation.set_defaults(run=eval_command)
 
     render = commands.add_parser("render", help="record an episode of a run's policy or of an env with random actions")

@@ -222,43 +222,53 @@ class ActionHead:
 
 
 class SeedAgent(nn.Module):
-    """S actor-critics with a shared trunk: observation → trunk → policy outputs and value heads.
+    """S actor-critics: observation → trunk → policy outputs, and → (the same or a second) trunk → value heads.
 
-    The trunk is an MLP over flattened features (``encoder="mlp"``) or a small CNN over
-    ``(C, H, W)`` images followed by one hidden layer (``encoder="cnn"``). ``value_heads`` is 1
-    (extrinsic) or 2 (extrinsic, intrinsic).
+    A trunk is an MLP over flattened features (``encoder="mlp"``) or a small CNN over ``(C, H, W)``
+    images followed by the hidden layers (``encoder="cnn"``). ``shared_trunk=False`` gives the critic
+    a trunk of its own, as SB3's ``MlpPolicy`` does. ``value_heads`` is 1 (extrinsic) or 2
+    (extrinsic, intrinsic).
     """
 
     def __init__(self, seeds: Sequence[int], observation_shape: tuple[int, ...], head: ActionHead, hidden: Sequence[int],
-                 encoder: str, value_heads: int, dtype: torch.dtype):
+                 encoder: str, value_heads: int, dtype: torch.dtype, shared_trunk: bool = True):
         super().__init__()
         self.head = head
-        layers: list[nn.Module] = []
-        if encoder == "cnn":
-            channels, height, width = observation_shape
-            for index, (out_channels, kernel, stride) in enumerate([(32, 3, 1), (64, 3, 2)]):
-                layers += [SeedConv(seeds, 100 + index, channels, out_channels, kernel, stride, dtype), nn.ReLU()]
-                channels, height, width = out_channels, (height - kernel) // stride + 1, (width - kernel) // stride + 1
-            layers.append(nn.Flatten(2))
-            size = channels * height * width
-        else:
-            layers.append(nn.Flatten(2))
-            size = int(np.prod(observation_shape))
-        for index, width in enumerate(hidden):
-            layers += [SeedLinear(seeds, index, size, width, math.sqrt(2), dtype), nn.Tanh()]
-            size = width
-        self.trunk = nn.Sequential(*layers)
+        self.trunk, size = self._trunk(seeds, observation_shape, hidden, encoder, dtype, first_layer=0)
+        self.critic_trunk = None if shared_trunk else self._trunk(seeds, observation_shape, hidden, encoder, dtype,
+                                                                   first_layer=200)[0]
         self.policy = SeedLinear(seeds, 50, size, head.outputs, 0.01, dtype)
         self.values = SeedLinear(seeds, 60, size, value_heads, 1.0, dtype)
         self.log_std = nn.Parameter(torch.zeros(len(seeds), 1, head.outputs, dtype=dtype))
 
+    @staticmethod
+    def _trunk(seeds: Sequence[int], observation_shape: tuple[int, ...], hidden: Sequence[int], encoder: str,
+               dtype: torch.dtype, first_layer: int) -> tuple[nn.Sequential, int]:
+        """The layers from an observation to the last hidden features, and the features' size."""
+        layers: list[nn.Module] = []
+        if encoder == "cnn":
+            channels, height, width = observation_shape
+            for index, (out_channels, kernel, stride) in enumerate([(32, 3, 1), (64, 3, 2)]):
+                layers += [SeedConv(seeds, first_layer + 100 + index, channels, out_channels, kernel, stride, dtype),
+                           nn.ReLU()]
+                channels, height, width = out_channels, (height - kernel) // stride + 1, (width - kernel) // stride + 1
+            size = channels * height * width
+        else:
+            size = int(np.prod(observation_shape))
+        layers.append(nn.Flatten(2))
+        for index, width in enumerate(hidden):
+            layers += [SeedLinear(seeds, first_layer + index, size, width, math.sqrt(2), dtype), nn.Tanh()]
+            size = width
+        return nn.Sequential(*layers), size
+
     def forward(self, observation: Tensor) -> tuple[Tensor, Tensor]:
         """Policy outputs ``(S, B, outputs)`` and values ``(S, B, value_heads)``."""
         features = self.trunk(observation)
-        return self.policy(features), self.values(features)
+        critic_features = features if self.critic_trunk is None else self.critic_trunk(observation)
+        return self.policy(features), self.values(critic_features)
 
     def value(self, observation: Tensor) -> Tensor:
-        return self.values(self.trunk(observation))
+        return self.values((self.trunk if self.critic_trunk is None else self.critic_trunk)(observation))
 
 
 # -- the algorithm's pieces ---------------------------------------------------------------------
@@ -290,9 +300,10 @@ def clipped_policy_loss(log_prob: Tensor, old_log_prob: Tensor, advantages: Tens
 
 
 def clipped_value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float) -> Tensor:
-    """CleanRL's clipped value loss per seed: ``½ mean max((V − R)², (V_old + clip(V − V_old) − R)²)``."""
+    """CleanRL's clipped value loss per seed, ``½ mean_b max((V − R)², (V_old + clip(V − V_old) − R)²)``,
+    summed over the value heads (the last axis), as CleanRL's RND sums its extrinsic and intrinsic losses."""
     clipped = old_values + (values - old_values).clamp(-clip, clip)
-    return 0.5 * torch.maximum((values - returns).square(), (clipped - returns).square()).flatten(1).mean(-1)
+    return 0.5 * torch.maximum((values - returns).square(), (clipped - returns).square()).mean(1).sum(-1)
 
 
 def normalize_per_seed(x: Tensor) -> Tensor:
@@ -333,6 +344,7 @@ class FastPPOConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     hidden: list[int] = field(default_factory=lambda: [128, 128])
+    shared_trunk: bool = True
     encoder: str = "mlp"
     frame_stack: int = 1
     ext_coef: float = 1.0
@@ -440,7 +452,7 @@ class FastPPO:
         self.global_bonus = bool(self.streams) and not self.streams[0].episodic
         with torch.random.fork_rng(devices=[]):  # the agent's weights come from per-seed generators only
             self.agent = SeedAgent(self.seeds, stacked, self.head, config.hidden, config.encoder,
-                                   2 if self.global_bonus else 1, self.dtype).to(self.device)
+                                   2 if self.global_bonus else 1, self.dtype, config.shared_trunk).to(self.device)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5)
         self.random = SeedRandom(self.seeds, self.device)
         self.env_steps = 0  # per seed
@@ -667,7 +679,8 @@ class FastPPO:
     def _train_bonuses(self, rollout: Rollout, rows: Tensor) -> None:
         """Each seed's bonus takes one update on its part of the minibatch (rows index its ``T·n`` steps)."""
         for k, stream in enumerate(self.streams):
-            stream.train(self._transitions(rollout, k, rows[k]))
+            if stream.bonus.trains:
+                stream.train(self._transitions(rollout, k, rows[k]))
 
     # -- the loop --
 
