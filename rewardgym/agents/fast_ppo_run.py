@@ -34,6 +34,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig, env_seeds
 from rewardgym.agents.training import RunConfig, write_atomically
+from rewardgym.core.validation import check_int
 
 #: Evaluation rows play the env seeds of this restart index, which training never reaches.
 EVAL_RESTART = 255
@@ -47,6 +48,8 @@ def seed_directories(out: Path, seeds: Sequence[int]) -> list[Path]:
 
 def build(config: RunConfig, seeds: Sequence[int], restart: int = 0, device: str = "cpu") -> FastPPO:
     """The ``FastPPO`` of a resolved fast-ppo ``RunConfig`` for ``seeds``."""
+    check_int("steps", config.steps, 1)
+    check_int("checkpoint_every", config.checkpoint_every, 1)
     hyper = {key: value for key, value in config.hyperparameters.items() if key not in RUN_KEYS}
     ppo_config = FastPPOConfig.from_dict({**hyper, "num_envs": config.num_envs})
     return FastPPO(config.env_id, seeds, ppo_config, reward=config.reward, bonus=config.bonus,

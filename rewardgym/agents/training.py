@@ -85,8 +85,8 @@ class RunConfig:
             raise ValueError(f"bonus must be one of {sorted(BONUSES)}, got {self.bonus!r}")
         return RunConfig(**{
             **asdict(self),
-            "steps": int(self.steps or table["n_timesteps"]),
-            "num_envs": int(self.num_envs or table["n_envs"]),
+            "steps": int(table["n_timesteps"] if self.steps is None else self.steps),
+            "num_envs": int(table["n_envs"] if self.num_envs is None else self.num_envs),
             "hyperparameters": {**hyper, **self.hyperparameters},
         })
 

@@ -116,4 +116,8 @@ def test_unknown_hyperparameters_fail_before_training(tmp_path):
 
     with pytest.raises(ValueError, match="unknown fast-ppo hyperparameters"):
         fast_ppo_run.train_seeds(config(hyperparameters={**SMALL, "lr": 1.0}), [0], tmp_path, progress_bar=False)
+    with pytest.raises(ValueError, match="steps"):
+        fast_ppo_run.train_seeds(config(steps=-5), [0], tmp_path, progress_bar=False)
+    with pytest.raises(ValueError, match="num_envs"):
+        fast_ppo_run.train_seeds(config(num_envs=0), [0], tmp_path, progress_bar=False)
     assert not Path(tmp_path / "checkpoints").exists()
