@@ -313,11 +313,15 @@ def clipped_policy_loss(log_prob: Tensor, old_log_prob: Tensor, advantages: Tens
     return torch.maximum(-advantages * ratio, -advantages * ratio.clamp(1 - clip, 1 + clip)).mean(-1)
 
 
-def clipped_value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float) -> Tensor:
-    """CleanRL's clipped value loss per seed, ``½ mean_b max((V − R)², (V_old + clip(V − V_old) − R)²)``,
-    summed over the value heads (the last axis), as CleanRL's RND sums its extrinsic and intrinsic losses."""
-    clipped = old_values + (values - old_values).clamp(-clip, clip)
-    return 0.5 * torch.maximum((values - returns).square(), (clipped - returns).square()).mean(1).sum(-1)
+def value_loss(values: Tensor, old_values: Tensor, returns: Tensor, clip: float | None) -> Tensor:
+    """The value loss per seed, summed over the value heads (the last axis), as CleanRL's RND sums its
+    extrinsic and intrinsic losses: ``½ mean_b (V − R)²``, or with ``clip`` CleanRL's clipped form
+    ``½ mean_b max((V − R)², (V_old + clip(V − V_old, ±clip) − R)²)``."""
+    squared = (values - returns).square()
+    if clip is not None:
+        clipped = old_values + (values - old_values).clamp(-clip, clip)
+        squared = torch.maximum(squared, (clipped - returns).square())
+    return 0.5 * squared.mean(1).sum(-1)
 
 
 def normalize_per_seed(x: Tensor) -> Tensor:
@@ -354,6 +358,7 @@ class FastPPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_coef: float = 0.2
+    clip_value_loss: bool = True
     ent_coef: float = 0.01
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
@@ -675,8 +680,9 @@ class FastPPO:
                     outputs, self.agent.log_std, None if masks is None else masks[pick], actions[pick])
                 policy_loss = clipped_policy_loss(log_prob, old_log_probs[pick], normalize_per_seed(advantages[pick]),
                                                   c.clip_coef)
-                value_loss = clipped_value_loss(values, old_values[pick], returns[pick], c.clip_coef)
-                loss = (policy_loss - c.ent_coef * entropy.mean(1) + c.vf_coef * value_loss).sum()
+                critic_loss = value_loss(values, old_values[pick], returns[pick],
+                                         c.clip_coef if c.clip_value_loss else None)
+                loss = (policy_loss - c.ent_coef * entropy.mean(1) + c.vf_coef * critic_loss).sum()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 clip_grad_norm_per_seed(list(self.agent.parameters()), c.max_grad_norm)
@@ -687,7 +693,7 @@ class FastPPO:
                     metrics["approx_kl"].append(((log_ratio.exp() - 1) - log_ratio).mean(1))
                     metrics["clip_fraction"].append(((log_ratio.exp() - 1).abs() > c.clip_coef).float().mean(1))
                 metrics["policy_loss"].append(policy_loss.detach())
-                metrics["value_loss"].append(value_loss.detach())
+                metrics["value_loss"].append(critic_loss.detach())
                 metrics["entropy"].append(entropy.detach().mean(1))
         self.updates += 1
         return {**{name: torch.stack(values).mean(0) for name, values in metrics.items()}, **stats}

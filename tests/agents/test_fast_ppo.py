@@ -17,6 +17,7 @@ from rewardgym.agents.fast_ppo import (
     clipped_policy_loss,
     env_seeds,
     gae,
+    value_loss,
 )
 from rewardgym.core import TorchVectorEnv
 
@@ -125,6 +126,16 @@ def test_clipped_policy_loss_matches_a_direct_computation():
     # per sample: max(-A r, -A clip(r)) = max(-1.6, -1.2), max(1.6, 1.2), max(-1.2, -1.6), max(3.3, 3.3)
     expected = (-1.2 + 1.6 - 1.2 + 3.3) / 4
     assert clipped_policy_loss(new, old, advantages, 0.2).item() == pytest.approx(expected)
+
+
+def test_value_loss_sums_the_heads_and_clips_like_cleanrl():
+    values = torch.tensor([[[1.0, 0.0], [0.5, 2.0]]])  # (S=1, B=2, heads=2)
+    old = torch.tensor([[[0.0, 0.0], [0.5, 1.0]]])
+    returns = torch.tensor([[[2.0, 1.0], [0.5, 2.0]]])
+    # unclipped: head 0: ½·mean(1, 0) = 0.25; head 1: ½·mean(1, 0) = 0.25
+    assert value_loss(values, old, returns, None).tolist() == pytest.approx([0.5])
+    # clipped at 0.2: head 0 row 0 is V_old + 0.2 = 0.2 → (0.2 − 2)² = 3.24 > 1; head 1 row 1: 1.2 → 0.64 > 0
+    assert value_loss(values, old, returns, 0.2).tolist() == pytest.approx([0.5 * (3.24 / 2 + 1 / 2 + 0.64 / 2)])
 
 
 def test_gradient_clipping_is_per_seed():
