@@ -438,7 +438,7 @@ class FastPPO:
         restart: how many times the run was resumed (picks fresh env seeds, see ``env_seeds``).
 
     ``train(steps)`` runs until every seed has taken ``steps`` env steps; ``state_dict(k)`` is seed
-    k's whole learner state, ``load_state_dict(k, state)`` restores it.
+    k's whole learner state, ``load_state_dict(states)`` restores every seed from its own.
     """
 
     def __init__(self, env: str | TorchVectorEnv, seeds: Sequence[int], config: FastPPOConfig | None = None, *,
@@ -466,13 +466,12 @@ class FastPPO:
         self.head = ActionHead(self.env.single_action_space)
         observation_space = self.env.single_observation_space
         self.frame_shape = self._frame_shape(observation_space, config.encoder)
-        stacked = (self.frame_shape[0] * config.frame_stack, *self.frame_shape[1:])
 
-        self.bonus_name, self.bonus_coef = bonus, check_float("bonus_coef", bonus_coef, -1e6, 1e6)
+        self.bonus_coef = check_float("bonus_coef", bonus_coef, -1e6, 1e6)
         self.streams = [self._stream(bonus, seed) for seed in self.seeds] if bonus else []
         self.global_bonus = bool(self.streams) and not self.streams[0].episodic
         with torch.random.fork_rng(devices=[]):  # the agent's weights come from per-seed generators only
-            self.agent = SeedAgent(self.seeds, stacked, self.head, config.hidden, config.encoder,
+            self.agent = SeedAgent(self.seeds, self.stacked_shape(), self.head, config.hidden, config.encoder,
                                    2 if self.global_bonus else 1, self.dtype, config.shared_trunk,
                                    config.activation).to(self.device)
         self.optimizer = torch.optim.Adam(self.agent.parameters(), lr=config.learning_rate, eps=1e-5)
@@ -503,11 +502,9 @@ class FastPPO:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed * 7919 + 17)  # the bonus's initial weights, whatever other seeds exist
             model = BONUSES[bonus](view)
-        return IntrinsicStream(model, coef=self.bonus_coef, normalize="return", gamma=self._bonus_gamma(model),
+        gamma = self.config.gamma if model.episodic else self.config.gamma_intrinsic
+        return IntrinsicStream(model, coef=self.bonus_coef, normalize="return", gamma=gamma,
                                update_proportion=self.config.bonus_update_proportion, seed=seed)
-
-    def _bonus_gamma(self, model: Any) -> float:
-        return self.config.gamma if model.episodic else self.config.gamma_intrinsic
 
     # -- env plumbing --
 

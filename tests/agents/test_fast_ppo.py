@@ -20,6 +20,7 @@ from rewardgym.agents.fast_ppo import (
     value_loss,
 )
 from rewardgym.core import TorchVectorEnv
+from rewardgym.core.random import seed_keys
 
 TINY = dict(num_envs=8, num_steps=8, num_minibatches=2, update_epochs=2, hidden=[16])
 
@@ -167,6 +168,13 @@ def test_run_seeds_play_disjoint_env_seeds():
         env_seeds(0, 2**24 + 1)
 
 
+def test_each_run_seed_plays_its_own_env_seeds():
+    agent = make(StopOrWait, [3, 4])
+    rows = TINY["num_envs"]
+    expected = seed_keys(torch.tensor(env_seeds(3, rows) + env_seeds(4, rows)))
+    assert torch.equal(agent.env.random.keys, expected)
+
+
 # -- autoreset ------------------------------------------------------------------------------------
 
 
@@ -300,3 +308,18 @@ def test_bad_runs_are_refused_before_training():
         FastPPO("rewardgym/DeepSea-v0", [0], FastPPOConfig(**{**TINY, "encoder": "cnn"}))
     with pytest.raises(ValueError, match="SAME_STEP"):
         FastPPO(StopOrWait(TINY["num_envs"]), [0], FastPPOConfig(**TINY))
+
+
+def test_the_bonus_trains_on_a_proportion_of_every_minibatch_in_every_epoch():
+    config = FastPPOConfig(**{**TINY, "num_envs": 32, "num_steps": 16, "num_minibatches": 4, "update_epochs": 3,
+                              "bonus_update_proportion": 0.25})
+    agent = FastPPO("rewardgym/DeepSea-v0", [0, 1], config, bonus="rnd")
+    rows_seen: list[int] = []
+    for stream in agent.streams:
+        original = stream.bonus.update
+        stream.bonus.update = lambda batch, original=original: (rows_seen.append(batch.valid.shape[1]),
+                                                               original(batch))[1]
+    agent.update(agent.collect())
+    assert len(rows_seen) == 2 * 3 * 4  # each seed's bonus: one update per minibatch per epoch
+    minibatch = 32 * 16 // 4
+    assert abs(sum(rows_seen) / (len(rows_seen) * minibatch) - 0.25) < 0.05
