@@ -88,7 +88,7 @@ def run_one(task: Task, seed: int, budget: float) -> dict[str, Any]:
         print(f"{task.label} seed {seed}: {elapsed:6.1f} s, {algo.env_steps:,} steps, success {success:.2f}", flush=True)
         if success >= THRESHOLD or elapsed >= budget:
             break
-    solved = success >= THRESHOLD
+    solved = success >= THRESHOLD and elapsed <= budget  # reached after the budget: censored all the same
     return {"seed": seed, "bonus": task.bonus, "solved": solved, "seconds": round(elapsed if solved else budget, 2),
             "env_steps": algo.env_steps, "updates": algo.updates, "last_success": success}
 
@@ -101,12 +101,16 @@ def summary(rows: list[dict[str, str]], budget: float) -> str:
         if not mine:
             continue
         seconds = np.array([float(r["seconds"]) for r in mine])
-        solved = np.array([r["solved"] == "True" for r in mine])
+        solved = np.array([r["solved"] == "True" and float(r["seconds"]) <= budget for r in mine])
+        seconds = np.minimum(seconds, budget)
         q1, median, q3 = np.percentile(seconds, [25, 50, 75])
         show = (lambda x: f">{budget:.0f}" if x >= budget else f"{x:.1f}")
         steps = np.median([int(r["env_steps"]) for r, ok in zip(mine, solved) if ok]) if solved.any() else float("nan")
         lines.append(f"| {task.label} | {len(mine)} | {solved.sum()} | {show(median)} ({show(q1)}–{show(q3)}) | "
                      f"{steps:,.0f} |")
+    late = [r for r in rows if r["solved"] == "True" and float(r["seconds"]) > budget]
+    lines += [f"\n{TASKS[r['task']].label}, seed {r['seed']}: reached 90% only at an evaluation after the budget "
+              f"({float(r['seconds']):.1f} s, {int(r['env_steps']):,} steps), so it counts as censored." for r in late]
     return "\n".join(lines)
 
 
