@@ -7,7 +7,8 @@ Both learners get the same task (KeyDoor, default arguments), bonus (global exac
 0.01, on a value head of its own with γ_I = 0.99, the policy following A_E + 0.01·A_I), budget
 (``--steps`` env steps per seed), batch (16 envs × 128 steps, minibatches of 512, 4 epochs), network
 (two hidden layers of 128, separate actor and critic) and PPO settings (``hyperparams/ppo.yaml``'s
-default; no value-loss clipping, as SB3). What differs is the implementation: SB3's PPO with ``TwoHeadIntrinsicCallback`` (its
+default; no value-loss clipping, as SB3). What differs is the implementation: SB3's PPO with
+``TwoHeadIntrinsicCallback`` (its
 intrinsic critic is an MLP of its own), one seed after another, against fast-ppo with the ten
 seeds batched (its intrinsic critic is a second value head). Every seed is evaluated the same
 way: the greedy policy plays one episode in each of 256 fresh envs on env seeds training never
@@ -38,7 +39,8 @@ ENV_ID = "rewardgym/KeyDoor-v0"
 BONUS, BONUS_COEF = "count", 0.01
 EVAL_ENVS = 256
 FAST = {"num_envs": 16, "num_steps": 128, "num_minibatches": 4, "update_epochs": 4, "learning_rate": 3e-4,
-        "ent_coef": 0.01, "hidden": [128, 128], "shared_trunk": False, "clip_value_loss": False, "frame_stack": 1, "ext_coef": 1.0,
+        "ent_coef": 0.01, "hidden": [128, 128], "shared_trunk": False, "clip_value_loss": False, "frame_stack": 1,
+        "ext_coef": 1.0,
         "bonus_update_proportion": 1.0}
 COLUMNS = ["learner", "seed", "success", "seconds"]
 
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if not any(r["learner"] == "fast-ppo" for r in rows):
         successes, seconds = fast_seeds(args.seeds, args.steps)
-        rows += [{"learner": "fast-ppo", "seed": s, "success": v, "seconds": seconds} for s, v in zip(args.seeds, successes)]
+        rows += [{"learner": "fast-ppo", "seed": s, "success": v, "seconds": seconds}
+                 for s, v in zip(args.seeds, successes)]
         save()
     for seed in args.seeds:
         if not any(r["learner"] == "sb3" and int(r["seed"]) == seed for r in rows):

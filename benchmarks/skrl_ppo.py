@@ -164,6 +164,7 @@ def skrl_ppo(env_id: str, kwargs: dict, num_envs: int, num_steps: int, num_minib
 
 
 if __name__ == "__main__":
-    for env_id, kwargs in [("rewardgym/GridMaze-v0", {"observation": "egocentric"}), ("rewardgym/DeepSea-v0", {"size": 10})]:
+    cases = [("rewardgym/GridMaze-v0", {"observation": "egocentric"}), ("rewardgym/DeepSea-v0", {"size": 10})]
+    for env_id, kwargs in cases:
         rate = skrl_ppo(env_id, kwargs, num_envs=64, num_steps=32, num_minibatches=4, update_epochs=4)(2)
         print(f"{env_id} {kwargs}: {rate:,.0f} env steps/s")

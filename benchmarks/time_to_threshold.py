@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from throughput import machine_line  # benchmarks/throughput.py, next to this script
 
 import rewardgym  # noqa: F401  (registers the envs)
@@ -85,7 +84,8 @@ def run_one(task: Task, seed: int, budget: float) -> dict[str, Any]:
         elapsed += time.perf_counter() - clock
         success = float(greedy_success(algo, task.env_id, task.kwargs(seed), EVAL_ENVS)[0])
         clock = time.perf_counter()
-        print(f"{task.label} seed {seed}: {elapsed:6.1f} s, {algo.env_steps:,} steps, success {success:.2f}", flush=True)
+        print(f"{task.label} seed {seed}: {elapsed:6.1f} s, {algo.env_steps:,} steps, success {success:.2f}",
+              flush=True)
         if success >= THRESHOLD or elapsed >= budget:
             break
     solved = success >= THRESHOLD and elapsed <= budget  # reached after the budget: censored all the same
@@ -94,7 +94,11 @@ def run_one(task: Task, seed: int, budget: float) -> dict[str, Any]:
 
 
 def summary(rows: list[dict[str, str]], budget: float) -> str:
-    lines = ["| task | seeds | reached 90% | median s (IQR), censored at the budget | median env steps of those that reached it |",
+    def show(seconds: float) -> str:
+        return f">{budget:.0f}" if seconds >= budget else f"{seconds:.1f}"
+
+    lines = ["| task | seeds | reached 90% | median s (IQR), censored at the budget "
+             "| median env steps of those that reached it |",
              "|---|---:|---:|---|---:|"]
     for name, task in TASKS.items():
         mine = [r for r in rows if r["task"] == name]
@@ -104,7 +108,6 @@ def summary(rows: list[dict[str, str]], budget: float) -> str:
         solved = np.array([r["solved"] == "True" and float(r["seconds"]) <= budget for r in mine])
         seconds = np.minimum(seconds, budget)
         q1, median, q3 = np.percentile(seconds, [25, 50, 75])
-        show = (lambda x: f">{budget:.0f}" if x >= budget else f"{x:.1f}")
         steps = np.median([int(r["env_steps"]) for r, ok in zip(mine, solved) if ok]) if solved.any() else float("nan")
         lines.append(f"| {task.label} | {len(mine)} | {solved.sum()} | {show(median)} ({show(q1)}–{show(q3)}) | "
                      f"{steps:,.0f} |")

@@ -127,7 +127,9 @@ def seeds_in_sequence(env_id: str, kwargs: dict, seeds: int, num_envs: int) -> C
 
 def median_rates(cells: dict[str, Callable], repeats: int, updates: int,
                  shares: dict[str, float] | None = None) -> dict[str, float]:
-    """The median steps/s of each measurement over ``repeats`` interleaved rounds (``shares``: of ``updates``, per cell)."""
+    """The median steps/s of each measurement over ``repeats`` interleaved rounds.
+
+    ``shares``: per cell, the share of ``updates`` it times (at least one update)."""
     samples: dict[str, list[float]] = {name: [] for name in cells}
     for round_index in range(repeats):
         for name, measure in cells.items():
@@ -158,7 +160,8 @@ def compare_section(repeats: int, updates: int) -> str:
     for label, *_ in ENVS:
         fast, separate, relu, sb3, defaults = (rates[f"{label}|{kind}"] for kind in KINDS[:-1])
         skrl = f"{rates[f'{label}|skrl']:,.0f}" if f"{label}|skrl" in rates else "–"
-        lines.append(f"| {label} | {fast:,.0f} | {separate:,.0f} | {relu:,.0f} | {sb3:,.0f} | {skrl} | {defaults:,.0f} | "
+        lines.append(f"| {label} | {fast:,.0f} | {separate:,.0f} | {relu:,.0f} | {sb3:,.0f} | {skrl} | "
+                     f"{defaults:,.0f} | "
                      f"{separate / sb3:.2f}× | {fast / sb3:.2f}× | {fast / defaults:.1f}× |")
     return "\n".join(lines)
 
@@ -171,7 +174,8 @@ def seeds_section(repeats: int, updates: int) -> str:
     return "\n".join([
         "| env | 16 seeds × 64 envs in one process | the same 16 runs one after another | ratio |",
         "|---|---:|---:|---:|",
-        f"| {label} | {rates['together']:,.0f} | {rates['sequence']:,.0f} | {rates['together'] / rates['sequence']:.2f}× |",
+        f"| {label} | {rates['together']:,.0f} | {rates['sequence']:,.0f} | "
+        f"{rates['together'] / rates['sequence']:.2f}× |",
     ])
 
 
@@ -180,7 +184,8 @@ def bonus_section(repeats: int, updates: int) -> str:
     cells = {str(bonus): fast_ppo(env_id, kwargs, bonus=bonus) for bonus in BONUSES}
     cells.update({f"{bonus}|16": fast_ppo(env_id, kwargs, seeds=16, num_envs=64, bonus=bonus) for bonus in BONUSES})
     rates = median_rates(cells, repeats, updates)
-    lines = ["| bonus | 1 seed × 1,024 envs (steps/s) | time / no bonus | 16 seeds × 64 envs (steps/s) | time / no bonus |",
+    lines = ["| bonus | 1 seed × 1,024 envs (steps/s) | time / no bonus | 16 seeds × 64 envs (steps/s) "
+             "| time / no bonus |",
              "|---|---:|---:|---:|---:|"]
     for bonus in BONUSES:
         one, sixteen = rates[str(bonus)], rates[f"{bonus}|16"]

@@ -243,7 +243,8 @@ class SeedAgent(nn.Module):
     (extrinsic) or 2 (extrinsic, intrinsic).
     """
 
-    def __init__(self, seeds: Sequence[int], observation_shape: tuple[int, ...], head: ActionHead, hidden: Sequence[int],
+    def __init__(self, seeds: Sequence[int], observation_shape: tuple[int, ...], head: ActionHead,
+                 hidden: Sequence[int],
                  encoder: str, value_heads: int, dtype: torch.dtype, shared_trunk: bool = True,
                  activation: str = "tanh"):
         super().__init__()
@@ -524,7 +525,7 @@ class FastPPO:
         return (self.frame_shape[0] * self.config.frame_stack, *self.frame_shape[1:])
 
     def frames(self, observation: Any, groups: int | None = None) -> Tensor:
-        """Env observations ``(S·m, ...)`` as per-seed frames ``(S, m, *frame_shape)`` (``groups``: S, by default all seeds)."""
+        """Env observations ``(S·m, ...)`` as per-seed frames ``(S, m, *frame_shape)`` (``groups``: S; all seeds)."""
         flat = flatten_observation(observation) if self.config.encoder == "mlp" else observation
         return flat.to(self.device, self.dtype).reshape(groups or len(self.seeds), -1, *self.frame_shape)
 
@@ -585,7 +586,7 @@ class FastPPO:
         return Rollout(**stacked)
 
     def _value_of_rows(self, stack: Tensor, rows: Tensor) -> Tensor:
-        """V of the observations ``stack`` in ``rows`` (S, n) only; other rows 0. Computes max_k |rows_k| rows per seed."""
+        """V of ``stack`` in ``rows`` (S, n) only, other rows 0; evaluates max_k |rows_k| rows per seed."""
         order = torch.argsort((~rows).to(torch.int8), dim=1, stable=True)
         width = int(rows.sum(1).max())
         chosen = order[:, :width]
@@ -605,7 +606,7 @@ class FastPPO:
     # -- advantages --
 
     def advantages(self, rollout: Rollout) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
-        """Advantages ``(T, S, n)`` for the policy, returns ``(T, S, n, heads)`` for the value heads, and bonus statistics."""
+        """Advantages ``(T, S, n)`` for the policy, returns ``(T, S, n, heads)`` for the value heads, bonus stats."""
         c = self.config
         with torch.no_grad():
             last_values = self.agent.value(self.stack)
@@ -779,7 +780,8 @@ class FastPPO:
 class _EnvView:
     """What a bonus needs of an env (spaces, size, device), for one seed's share of the batch."""
 
-    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, num_envs: int, device: torch.device):
+    def __init__(self, observation_space: spaces.Space, action_space: spaces.Space, num_envs: int,
+                 device: torch.device):
         self.single_observation_space = observation_space
         self.single_action_space = action_space
         self.num_envs = num_envs

@@ -221,7 +221,7 @@ def greedy_success(algo: FastPPO, env_id: str, env_kwargs: dict[str, Any], num_e
 
 
 def evaluate_run(run_dir: Path, num_envs: int = 256) -> dict[str, Any]:
-    """The greedy success rate of a fast-ppo run's newest checkpoint (one episode in each of ``num_envs`` fresh envs)."""
+    """The greedy success rate of a fast-ppo run's newest checkpoint: one episode in each of ``num_envs`` fresh envs."""
     config, algo = load_run(run_dir)
     rate = float(greedy_success(algo, config.env_id, config.env_kwargs, num_envs)[0])
     result = {"run": str(run_dir), "env_id": config.env_id, "algo": "fast-ppo", "reward": config.reward,
