@@ -69,6 +69,19 @@ def fast_seeds(seeds: list[int], steps: int) -> tuple[list[float], float]:
     return greedy_success(algo, ENV_ID, {}, EVAL_ENVS).tolist(), seconds
 
 
+def floors(seeds: list[int]) -> dict[str, np.ndarray]:
+    """Per run seed, the success of the trivial policies on that seed's evaluation rows: uniformly
+    random actions (a fixed generator) and every constant action."""
+    rows = [s for seed in seeds for s in env_seeds(seed, EVAL_ENVS, EVAL_RESTART)]
+    generator = torch.Generator().manual_seed(0)
+    policies = {"uniform random": lambda observation, info, started: torch.randint(
+        5, (len(rows),), generator=generator)}
+    policies.update({f"constant action {a}": (lambda observation, info, started, a=a: torch.full((len(rows),), a))
+                     for a in range(5)})
+    return {name: one_episode_per_row(ENV_ID, {}, rows, act).float().reshape(len(seeds), -1).mean(1).numpy()
+            for name, act in policies.items()}
+
+
 def iqm_interval(values: np.ndarray) -> tuple[float, float, float]:
     """rliable's IQM across seeds and its 95% stratified-bootstrap interval."""
     point, interval = library.get_interval_estimates(
@@ -116,9 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         seconds = float(mine[0]["seconds"]) if learner == "fast-ppo" else sum(float(r["seconds"]) for r in mine)
         lines.append(f"| {learner} | {len(mine)} | {iqm:.2f} ({low:.2f}–{high:.2f}) | {values.mean():.2f} | "
                      f"{' '.join(f'{v:.2f}' for v in values)} | {seconds:.0f} |")
+    for name, values in floors(args.seeds).items():  # floors on the same evaluation rows
+        iqm, low, high = iqm_interval(values)
+        lines.append(f"| floor: {name} | {len(values)} | {iqm:.2f} ({low:.2f}–{high:.2f}) | {values.mean():.2f} | "
+                     f"{' '.join(f'{v:.2f}' for v in values)} | – |")
     command = shlex.join(["python", "benchmarks/cross_check.py", *(argv if argv is not None else sys.argv[1:])])
     text = "\n".join(["# fast-ppo vs SB3 PPO: KeyDoor + count", "", machine_line(), "", "\n".join(lines), "",
-                      f"{args.steps:,} env steps per seed. Produced by `{command}`."])
+                      f"{args.steps:,} env steps per seed. Floors: the trivial policies on each seed's evaluation rows. "
+                      "No oracle row yet: KeyDoor's scripted policy comes with the report-card issue (14). "
+                      f"Produced by `{command}`."])
     args.out.write_text(text + "\n")
     print(text)
 

@@ -615,7 +615,7 @@ class FastPPO:
         stats: dict[str, Tensor] = {}
         intrinsic = None
         if self.streams:
-            raw, intrinsic = self._intrinsic_rewards(rollout, dones)
+            raw, intrinsic = self._intrinsic_rewards(rollout)
             stats = {"bonus_mean": raw.mean((0, 2)), "intrinsic_reward_mean": intrinsic.mean((0, 2))}
             if not self.global_bonus:
                 rewards = rewards + intrinsic
@@ -629,7 +629,7 @@ class FastPPO:
             advantages = c.ext_coef * extrinsic + inner
         return advantages, torch.stack(returns, -1), stats
 
-    def _intrinsic_rewards(self, rollout: Rollout, dones: Tensor) -> tuple[Tensor, Tensor]:
+    def _intrinsic_rewards(self, rollout: Rollout) -> tuple[Tensor, Tensor]:
         """The raw and scaled bonus ``(T, S, n)`` of every step, seed by seed (each seed has its own bonus)."""
         raw, scaled = [], []
         for k, stream in enumerate(self.streams):

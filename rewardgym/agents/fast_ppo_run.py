@@ -33,12 +33,11 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig, env_seeds
-from rewardgym.agents.training import RunConfig, write_atomically
+from rewardgym.agents.training import RUN_KEYS, RunConfig, write_atomically
 from rewardgym.core.validation import check_int
 
 #: Evaluation rows play the env seeds of this restart index, which training never reaches.
 EVAL_RESTART = 255
-RUN_KEYS = ("n_timesteps", "n_envs")
 
 
 def seed_directories(out: Path, seeds: Sequence[int]) -> list[Path]:
