@@ -95,6 +95,9 @@ class TorchVectorEnv(VectorEnv):
     #: The names of the potentials ``_potentials`` returns; ``reward="shaped"`` uses the first,
     #: and each other one is a reward variant of its own name.
     potentials: ClassVar[tuple[str, ...]]
+    #: The highest success rate a trivial policy (uniform random, or one constant action) reaches
+    #: with default arguments. Above 0.10 the task's docstring must state the figure and why.
+    trivial_success: ClassVar[float] = 0.10
     #: Reward variants beyond "sparse", "shaped" and the other potentials, by name.
     extra_rewards: ClassVar[dict[str, RewardFunction]] = {}
     #: Pixel size (width, height) of one rendered frame.
