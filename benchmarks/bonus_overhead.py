@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium as gym
 import torch
-from throughput import machine_line  # benchmarks/throughput.py, next to this script
+from rewardgym.throughput import machine_line
 
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.throughput import ACTION_POOL_SIZE, random_actions

@@ -11,9 +11,11 @@ default; no value-loss clipping, as SB3). What differs is the implementation: SB
 ``TwoHeadIntrinsicCallback`` (its
 intrinsic critic is an MLP of its own), one seed after another, against fast-ppo with the ten
 seeds batched (its intrinsic critic is a second value head). Every seed is evaluated the same
-way: the greedy policy plays one episode in each of 256 fresh envs on env seeds training never
-played. The seed is the unit; the table gives the IQM and a 95% stratified-bootstrap interval
-across seeds (rliable). Finished seeds are kept in the CSV and not redone.
+way (``rewardgym.evaluation``): the greedy policy plays one episode in each of 256 fresh envs on
+env seeds training never played, drawn from the training levels (this check compares two
+implementations, not generalisation to held-out levels). The seed is the unit; the table gives
+the IQM and a 95% stratified-bootstrap interval across seeds (rliable). Finished seeds are kept in
+the CSV and not redone.
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rliable import library, metrics
-from throughput import machine_line  # benchmarks/throughput.py, next to this script
 
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig, env_seeds
-from rewardgym.agents.fast_ppo_run import EVAL_RESTART, greedy_success, one_episode_per_row
-from rewardgym.agents.training import RunConfig, train
+from rewardgym.agents.fast_ppo_run import greedy_success
+from rewardgym.agents.training import RunConfig, sb3_policy, train
+from rewardgym.evaluation import EVAL_RESTART, evaluate_policy, floor_success, iqm_interval
+from rewardgym.throughput import machine_line
 
 ENV_ID = "rewardgym/KeyDoor-v0"
 BONUS, BONUS_COEF = "count", 0.01
@@ -53,11 +55,8 @@ def sb3_seed(seed: int, steps: int, runs: Path) -> tuple[float, float]:
     model = train(config, runs / f"sb3_seed{seed}", progress_bar=False)
     seconds = time.perf_counter() - start
 
-    def act(observation, info, started):
-        return model.predict(observation.numpy(), deterministic=True)[0]
-
-    seeds = env_seeds(seed, EVAL_ENVS, EVAL_RESTART)
-    return float(one_episode_per_row(ENV_ID, {}, seeds, act).float().mean()), seconds
+    rate = evaluate_policy(ENV_ID, {}, seed, sb3_policy(model), EVAL_ENVS, held_out=False)
+    return rate, seconds
 
 
 def fast_seeds(seeds: list[int], steps: int) -> tuple[list[float], float]:
@@ -66,27 +65,14 @@ def fast_seeds(seeds: list[int], steps: int) -> tuple[list[float], float]:
     algo = FastPPO(ENV_ID, seeds, FastPPOConfig(**FAST), bonus=BONUS, bonus_coef=BONUS_COEF)
     algo.train(steps)
     seconds = time.perf_counter() - start
-    return greedy_success(algo, ENV_ID, {}, EVAL_ENVS).tolist(), seconds
+    return greedy_success(algo, ENV_ID, {}, EVAL_ENVS, held_out=False).tolist(), seconds
 
 
 def floors(seeds: list[int]) -> dict[str, np.ndarray]:
-    """Per run seed, the success of the trivial policies on that seed's evaluation rows: uniformly
-    random actions (a fixed generator) and every constant action."""
+    """Per run seed, the success of the trivial policies (uniform random, every constant action) on its evaluation rows."""
     rows = [s for seed in seeds for s in env_seeds(seed, EVAL_ENVS, EVAL_RESTART)]
-    generator = torch.Generator().manual_seed(0)
-    policies = {"uniform random": lambda observation, info, started: torch.randint(
-        5, (len(rows),), generator=generator)}
-    policies.update({f"constant action {a}": (lambda observation, info, started, a=a: torch.full((len(rows),), a))
-                     for a in range(5)})
-    return {name: one_episode_per_row(ENV_ID, {}, rows, act).float().reshape(len(seeds), -1).mean(1).numpy()
-            for name, act in policies.items()}
-
-
-def iqm_interval(values: np.ndarray) -> tuple[float, float, float]:
-    """rliable's IQM across seeds and its 95% stratified-bootstrap interval."""
-    point, interval = library.get_interval_estimates(
-        {"x": values.reshape(-1, 1)}, lambda x: np.array([metrics.aggregate_iqm(x)]), reps=5000)
-    return float(point["x"][0]), float(interval["x"][0, 0]), float(interval["x"][1, 0])
+    return {name: success.float().reshape(len(seeds), -1).mean(1).numpy()
+            for name, success in floor_success(ENV_ID, {}, rows).items()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,38 +6,12 @@
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import shlex
 import sys
 from pathlib import Path
 
-import gymnasium as gym
-import torch
-
 import rewardgym
-from rewardgym.throughput import ACTION_POOL_SIZE, WARMUP_STEPS, markdown_table, throughput_table
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows where there is none."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_line() -> str:
-    """The CPU, core and thread counts, library versions and date the numbers were taken on."""
-    return (
-        f"{cpu_model()}, {os.cpu_count()} cores (torch uses {torch.get_num_threads()} threads); "
-        f"torch {torch.__version__}, gymnasium {gym.__version__}, Python {platform.python_version()}; "
-        f"{datetime.date.today().isoformat()}"
-    )
+from rewardgym.throughput import ACTION_POOL_SIZE, WARMUP_STEPS, machine_line, markdown_table, throughput_table
 
 
 def main() -> None:

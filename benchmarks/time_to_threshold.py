@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from throughput import machine_line  # benchmarks/throughput.py, next to this script
+from rewardgym.throughput import machine_line
 
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig

@@ -35,7 +35,7 @@ from typing import Any
 
 import gymnasium as gym
 import torch
-from throughput import machine_line  # benchmarks/throughput.py, next to this script
+from rewardgym.throughput import machine_line
 
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig

@@ -125,7 +125,7 @@ def random_policy(env: gym.Env) -> Policy:
 #: The envs the demo plays: id -> (how its policy acts, a policy for a made env).
 DEMO_POLICIES: dict[str, tuple[str, Callable[[gym.Env], Policy]]] = {
     "rewardgym/GridMaze-v0": ("greedy on the geodesic potential", lambda env: geodesic_greedy_action),
-    "rewardgym/PointMaze-v0": ("random actions", random_policy),
+    "rewardgym/PointMaze-v1": ("random actions", random_policy),
 }
 
 
@@ -268,20 +268,20 @@ def train_command(args: argparse.Namespace) -> int:
             for seed, run_dir in zip(seeds, run_dirs):
                 train(replace(config, seed=seed), run_dir, resume=args.resume)
     except KeyboardInterrupt:
-        console.print(f"interrupted: checkpoints are in {args.out}; continue with --resume")
+        console.print(f"interrupted: checkpoints are in {args.out}; continue with --resume", soft_wrap=True)
         return 130
     print_evaluations([evaluate_any(run_dir, args.eval_episodes) for run_dir in run_dirs])
     return 0
 
 
-def evaluate_any(run_dir: Path, episodes: int) -> dict[str, Any]:
-    """Evaluate a run of any algorithm on the sparse task (fast-ppo: one greedy episode in each of ``episodes`` envs)."""
+def evaluate_any(run_dir: Path, rows: int) -> dict[str, Any]:
+    """Evaluate a run of any algorithm on the sparse task: one greedy episode in each of ``rows`` fresh envs."""
     from rewardgym.agents import fast_ppo_run
     from rewardgym.agents.training import RunConfig, evaluate
 
     if RunConfig.load(run_dir).algo == "fast-ppo":
-        return fast_ppo_run.evaluate_run(run_dir, num_envs=episodes)
-    return evaluate(run_dir, episodes=episodes)
+        return fast_ppo_run.evaluate_run(run_dir, rows=rows)
+    return evaluate(run_dir, rows=rows)
 
 
 def eval_command(args: argparse.Namespace) -> int:
@@ -291,17 +291,12 @@ def eval_command(args: argparse.Namespace) -> int:
 
 
 def print_evaluations(results: list[dict[str, Any]]) -> None:
+    """One line per run: its seed's success rate (one episode per fresh env; the seed is the unit, so no interval)."""
     table = Table(box=box.SIMPLE_HEAD)
-    for column in ("run", "episodes", "success rate", "sparse return"):
+    for column in ("run", "seed", "episodes", "success rate"):
         table.add_column(column)
     for result in results:
-        success, ret = f"{result['success_rate']:.2f}", ""
-        if "success_rate_95ci" in result:
-            low, high = result["success_rate_95ci"]
-            success += f" ({low:.2f}–{high:.2f})"
-        if "return_mean" in result:
-            ret = f"{result['return_mean']:.3f} ({result['return_95ci'][0]:.3f}–{result['return_95ci'][1]:.3f})"
-        table.add_row(result["run"], str(result["episodes"]), success, ret)
+        table.add_row(result["run"], str(result["seed"]), str(result["episodes"]), f"{result['success_rate']:.2f}")
     console.print(table)
 
 
@@ -345,6 +340,35 @@ def play_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- report -------------------------------------------------------------------------------------
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Run (or resume) a report and write its pages; or compare two reports."""
+    import shlex
+    import sys
+
+    from rewardgym.report import Method, load_protocol, run_report, write_comparison, write_report
+
+    if args.compare:
+        console.print(f"comparison: {write_comparison(*args.compare, args.out)}")
+        return 0
+    method = Method(args.reward, args.bonus, args.bonus_coef)
+    protocol = load_protocol(args.protocol)  # every problem is reported here, before anything runs
+    command = shlex.join(["rewardgym", *sys.argv[1:]])
+    try:
+        run_report(method, protocol, args.out, command=command)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished entries are kept in {args.out}; rerun the command to resume",
+                      soft_wrap=True)
+        return 130
+    finally:
+        if (args.out / "report.json").exists():
+            write_report(args.out)
+    console.print(f"report: {args.out / 'report.html'}")
+    return 0
+
+
 # -- the parser ---------------------------------------------------------------------------------
 
 
@@ -385,16 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="parallel envs per seed (default: the hyperparameter file's)")
     train.add_argument("--checkpoint-every", type=int, default=50_000, help="env steps between checkpoints")
     train.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE", help="env arguments")
-    train.add_argument("--eval-episodes", type=int, default=100,
-                       help="evaluation episodes (fast-ppo: one greedy episode in each of this many fresh envs)")
+    train.add_argument("--eval-episodes", type=positive_int, default=256,
+                       help="evaluation: one greedy episode in each of this many fresh envs (held-out levels)")
     train.add_argument("--out", type=Path, required=True, help="the run directory")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.set_defaults(run=train_command)
 
-    evaluation = commands.add_parser("eval", help="success rate and sparse return of a trained run, with 95%% intervals")
+    evaluation = commands.add_parser("eval", help="the success rate of a trained run on the sparse task")
     evaluation.add_argument("run_dir", type=Path, metavar="RUN", help="a run directory written by `rewardgym train`")
-    evaluation.add_argument("--episodes", type=int, default=100,
-                            help="episodes (fast-ppo: one greedy episode in each of this many fresh envs)")
+    evaluation.add_argument("--episodes", type=positive_int, default=256,
+                            help="one greedy episode in each of this many fresh envs (held-out levels)")
     evaluation.set_defaults(run=eval_command)
 
     render = commands.add_parser("render", help="record an episode of a run's policy or of an env with random actions")
@@ -402,6 +426,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, required=True, help="the video, ending in .gif or .mp4")
     render.add_argument("--env-kwargs", nargs="*", type=key_value, default=[], metavar="NAME=VALUE")
     render.set_defaults(run=render_command)
+
+    report = commands.add_parser(
+        "report", help="train a reward method over a fixed protocol of every family; an HTML report card",
+        description="Run a reward method (--reward and/or --bonus) over a protocol and write report.html, report.md "
+                    "and report.csv to --out; rerun the same command to resume. With --compare A B, compare two "
+                    "finished reports of one protocol instead.")
+    report.add_argument("--protocol", default="smoke", help="smoke (a quick check), full, or a protocol .yaml file")
+    report.add_argument("--reward", default="sparse", help="the reward variant the agents train on")
+    report.add_argument("--bonus", default=None, help="an intrinsic bonus (e.g. count, rnd, e3b, ngu)")
+    report.add_argument("--bonus-coef", type=positive_float, default=0.01, help="the bonus's weight (default: %(default)s)")
+    report.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="two report directories to compare")
+    report.add_argument("--out", type=Path, required=True, help="the report directory")
+    report.set_defaults(run=report_command)
 
     play = commands.add_parser("play", help="play a discrete env yourself with the keyboard (w a s d)")
     play.add_argument("env", type=env_id)

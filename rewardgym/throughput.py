@@ -9,10 +9,14 @@ part of what is measured, on either side of the comparison.
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import statistics
 import time
 from collections.abc import Sequence
 from itertools import cycle, islice
+from pathlib import Path
 from typing import Any, TypedDict
 
 import gymnasium as gym
@@ -157,3 +161,23 @@ def markdown_table(rows: list[ThroughputRow]) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, or what ``platform`` knows where there is none."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_line() -> str:
+    """The CPU, core and thread counts, library versions and date the numbers were taken on."""
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores (torch uses {torch.get_num_threads()} threads); "
+        f"torch {torch.__version__}, gymnasium {gym.__version__}, Python {platform.python_version()}; "
+        f"{datetime.date.today().isoformat()}"
+    )

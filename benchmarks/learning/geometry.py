@@ -32,7 +32,6 @@ from stable_baselines3 import PPO
 import rewardgym  # noqa: F401  (registers the envs)
 from rewardgym.agents.experiment import Experiment, SuccessCurve, plot
 from rewardgym.agents.sb3_vec_env import SB3VecEnv, to_numpy
-from rewardgym.agents.training import wilson_interval
 from rewardgym.envs.geometry.levels import CLASSIC, LEVELS
 
 CONSTRUCT = "rewardgym/Construct-v0"
@@ -125,9 +124,8 @@ def main() -> None:
             model, points = train_construct(reward, levels, steps, seed, args.num_envs)
             curves.setdefault(reward, []).append(points)
             for level, (solved, tried) in evaluate_construct(model, levels, episodes).items():
-                low, high = wilson_interval(solved, tried)
                 rows.append({"env": "Construct", "configuration": reward, "task": level, "seed": seed, "steps": steps,
-                             "value": solved / max(tried, 1), "low": low, "high": high, "episodes": tried,
+                             "value": solved / max(tried, 1), "episodes": tried,
                              "minutes": (time.time() - started) / 60})
             rates = [r["value"] for r in rows if r["configuration"] == reward and r["seed"] == seed]
             print(f"Construct {reward:>8} seed {seed}: mean solve rate {np.mean(rates):.2f}", flush=True)
@@ -136,7 +134,7 @@ def main() -> None:
             started = time.time()
             size = spherical_code_run(dim, sphere_steps, seed, args.num_envs, 64)
             rows.append({"env": "SphericalCode", "configuration": "placements", "task": f"d={dim}", "seed": seed,
-                         "steps": sphere_steps, "value": size, "low": "", "high": "", "episodes": 64,
+                         "steps": sphere_steps, "value": size, "episodes": 64,
                          "minutes": (time.time() - started) / 60})
             print(f"SphericalCode d={dim} seed {seed}: code size {size:.1f}", flush=True)
 

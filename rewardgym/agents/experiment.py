@@ -2,8 +2,9 @@
 
 An ``Experiment`` names the env and algorithm; ``run_experiment`` trains every (configuration, seed)
 with ``training.train`` (hyperparameters from ``hyperparams/<algo>.yaml``), evaluates each run on the
-sparse task (success rate over ``eval_episodes`` episodes, Wilson 95% interval), and writes a CSV
-and a plot of training success curves. The maze experiment (``MAZE``) is defined here because
+sparse task (``training.evaluate``: one episode in each of ``eval_episodes`` fresh envs), and writes a
+CSV and a plot of training success curves. The seed is the unit: a table gives, per configuration,
+the IQM of the seeds' success rates and its 95% bootstrap interval (``evaluation.iqm_interval``). The maze experiment (``MAZE``) is defined here because
 ``rewardgym demo`` runs its quick version; ``benchmarks/learning/*.py`` run the full experiments.
 """
 
@@ -18,12 +19,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from stable_baselines3.common.callbacks import BaseCallback  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
 
-from rewardgym.agents.training import RunConfig, evaluate, train  # noqa: E402
-
+from rewardgym.agents.training import RunConfig, evaluate, train
+from rewardgym.evaluation import iqm_interval
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Experiment:
     name: str
     algo: str = "ppo"
     hyperparameters: dict[str, Any] = field(default_factory=dict)
-    eval_episodes: int = 100
+    eval_episodes: int = 256
 
     def with_env_kwargs(self, **changes: Any) -> Experiment:
         return replace(self, env_kwargs={**self.env_kwargs, **changes})
@@ -84,13 +85,10 @@ def run_one(
     curve = SuccessCurve()
     started = time.time()
     train(config, run_dir, progress_bar=False, callbacks=[curve, *(callbacks or [])])
-    result = evaluate(run_dir, episodes=experiment.eval_episodes)
-    low, high = result["success_rate_95ci"]
+    result = evaluate(run_dir, rows=experiment.eval_episodes)
     row = {"configuration": label, "reward": reward, "bonus": bonus or "", "seed": seed, "steps": steps,
-           "success_rate": result["success_rate"], "success_low": low, "success_high": high,
-           "sparse_return": result["return_mean"], "minutes": (time.time() - started) / 60}
-    print(f"{label:>20} seed {seed}: success {row['success_rate']:.2f} ({low:.2f}-{high:.2f}) "
-          f"in {row['minutes']:.1f} min", flush=True)
+           "success_rate": result["success_rate"], "minutes": (time.time() - started) / 60}
+    print(f"{label:>20} seed {seed}: success {row['success_rate']:.2f} in {row['minutes']:.1f} min", flush=True)
     return row, curve.points
 
 
@@ -119,14 +117,13 @@ def plot(curves: dict[str, list[list[tuple[int, float]]]], path: Path, steps: in
 
 
 def markdown(rows: list[dict]) -> str:
-    """A markdown table of the runs, one line per configuration."""
-    lines = ["| configuration | success rate (mean over seeds) | per seed (95% CI) | sparse return |",
-             "|---|---:|---|---:|"]
+    """A markdown table of the runs, one line per configuration: IQM across seeds (95% CI) and each seed's rate."""
+    lines = ["| configuration | seeds | success rate, IQM over seeds (95% CI) | per seed |", "|---|---:|---|---|"]
     for label in dict.fromkeys(row["configuration"] for row in rows):
-        mine = [row for row in rows if row["configuration"] == label]
-        seeds = ", ".join(f"{r['success_rate']:.2f} ({r['success_low']:.2f}–{r['success_high']:.2f})" for r in mine)
-        lines.append(f"| {label} | {np.mean([r['success_rate'] for r in mine]):.2f} | {seeds} | "
-                     f"{np.mean([r['sparse_return'] for r in mine]):.2f} |")
+        rates = np.array([row["success_rate"] for row in rows if row["configuration"] == label])
+        middle, low, high = iqm_interval(rates)
+        lines.append(f"| {label} | {len(rates)} | {middle:.2f} ({low:.2f}–{high:.2f}) | "
+                     f"{' '.join(f'{rate:.2f}' for rate in rates)} |")
     return "\n".join(lines)
 
 

@@ -21,13 +21,12 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -35,9 +34,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig, env_seeds
 from rewardgym.agents.training import RUN_KEYS, RunConfig, write_atomically
 from rewardgym.core.validation import check_int
-
-#: Evaluation rows play the env seeds of this restart index, which training never reaches.
-EVAL_RESTART = 255
+from rewardgym.evaluation import EVAL_RESTART, EVAL_ROWS, held_out_kwargs, success_per_row
+from rewardgym.policies import BatchPolicy, PolicyFactory
 
 
 def seed_directories(out: Path, seeds: Sequence[int]) -> list[Path]:
@@ -176,55 +174,43 @@ def load_run(run_dir: Path, device: str = "cpu") -> tuple[RunConfig, FastPPO]:
     return config, algo
 
 
-Act = Callable[[Any, dict[str, Any], torch.Tensor], Any]  # (observation, info, rows that just started) -> actions
-
-
-@torch.no_grad()
-def one_episode_per_row(env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int], act: Act,
-                        device: str | torch.device = "cpu") -> torch.Tensor:
-    """Success ``(len(seeds),)`` of one episode in each of a fresh batch whose row i is seeded ``seeds[i]``.
-
-    Every row plays exactly one episode (rows that finish wait for the others), so episode length
-    cannot bias the rate; the reward is sparse whatever the run trained on.
-    """
-    env = gym.make_vec(env_id, num_envs=len(seeds), vectorization_mode="vector_entry_point",
-                       autoreset_mode="SameStep", device=device, **{**env_kwargs, "reward": "sparse"})
-    observation, info = env.reset(seed=list(seeds))
-    finished = torch.zeros(len(seeds), dtype=torch.bool, device=env.device)
-    success, started = torch.zeros_like(finished), torch.ones_like(finished)
-    while not bool(finished.all()):
-        observation, _, terminated, truncated, info = env.step(act(observation, info, started))
-        started = terminated | truncated
-        success |= started & ~finished & info["success"]
-        finished |= started
-    env.close()
-    return success
-
-
-def greedy_success(algo: FastPPO, env_id: str, env_kwargs: dict[str, Any], num_envs: int = 256,
-                   restart: int = EVAL_RESTART) -> torch.Tensor:
-    """Per seed, the success rate of the greedy policy over one episode in each of ``num_envs`` fresh envs.
-
-    Rows play env seeds of ``restart``, which training never plays (``env_seeds``).
-    """
+def greedy_policy(algo: FastPPO) -> PolicyFactory:
+    """The greedy policies of all ``algo``'s seeds as one batch policy: seed k acts in the k-th block of rows."""
     S = len(algo.seeds)
-    stack = torch.zeros(S, num_envs, *algo.stacked_shape(), dtype=algo.dtype, device=algo.device)
 
-    def act(observation: Any, info: dict[str, Any], started: torch.Tensor) -> torch.Tensor:
-        nonlocal stack
-        stack = algo.push(stack, algo.frames(observation, S), started.reshape(S, num_envs))
-        return algo.act(stack, info.get("action_mask"))
+    def make(env: Any) -> BatchPolicy:
+        rows = env.num_envs // S
+        stack = torch.zeros(S, rows, *algo.stacked_shape(), dtype=algo.dtype, device=algo.device)
 
-    seeds = [s for run_seed in algo.seeds for s in env_seeds(run_seed, num_envs, restart)]
-    return one_episode_per_row(env_id, env_kwargs, seeds, act, algo.device).reshape(S, num_envs).float().mean(1).cpu()
+        def act(observation: Any, info: dict[str, Any], started: torch.Tensor) -> torch.Tensor:
+            nonlocal stack
+            stack = algo.push(stack, algo.frames(observation, S), started.reshape(S, rows))
+            return algo.act(stack, info.get("action_mask"))
+
+        return act
+
+    return make
 
 
-def evaluate_run(run_dir: Path, num_envs: int = 256) -> dict[str, Any]:
-    """The greedy success rate of a fast-ppo run's newest checkpoint: one episode in each of ``num_envs`` fresh envs."""
+def greedy_success(algo: FastPPO, env_id: str, env_kwargs: dict[str, Any], rows: int = EVAL_ROWS,
+                   held_out: bool = True) -> torch.Tensor:
+    """Per seed, the success rate of its greedy policy: one episode in each of ``rows`` fresh envs.
+
+    As ``evaluation.evaluate_policy`` for every seed at once: rows play the seed's evaluation env
+    seeds, on held-out levels unless ``held_out`` is False.
+    """
+    kwargs = held_out_kwargs(env_id, env_kwargs) if held_out else env_kwargs
+    seeds = [s for run_seed in algo.seeds for s in env_seeds(run_seed, rows, EVAL_RESTART)]
+    success = success_per_row(env_id, kwargs, seeds, greedy_policy(algo), device=algo.device)
+    return success.reshape(len(algo.seeds), rows).float().mean(1)
+
+
+def evaluate_run(run_dir: Path, rows: int = EVAL_ROWS) -> dict[str, Any]:
+    """The greedy success rate of a fast-ppo run's newest checkpoint: one episode in each of ``rows`` fresh envs."""
     config, algo = load_run(run_dir)
-    rate = float(greedy_success(algo, config.env_id, config.env_kwargs, num_envs)[0])
+    rate = float(greedy_success(algo, config.env_id, config.env_kwargs, rows)[0])
     result = {"run": str(run_dir), "env_id": config.env_id, "algo": "fast-ppo", "reward": config.reward,
-              "bonus": config.bonus, "seed": config.seed, "steps": algo.env_steps, "episodes": num_envs,
+              "bonus": config.bonus, "seed": config.seed, "steps": algo.env_steps, "episodes": rows,
               "success_rate": rate}
     (Path(run_dir) / "eval.json").write_text(json.dumps(result, indent=2))
     return result

@@ -18,7 +18,6 @@ start new episodes, as SB3's do. With the same seed a run repeats bit for bit on
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import signal
@@ -44,6 +43,8 @@ from rewardgym.agents.intrinsic_callback import (
     TwoHeadIntrinsicCallback,
 )
 from rewardgym.agents.sb3_vec_env import SB3VecEnv
+from rewardgym.evaluation import EVAL_ROWS, evaluate_policy
+from rewardgym.policies import BatchPolicy, PolicyFactory
 from rewardgym.wrappers.intrinsic import BONUSES, IntrinsicReward
 
 ALGORITHMS: dict[str, type[BaseAlgorithm]] = {"ppo": PPO, "sac": SAC, "dqn": DQN, "her-sac": SAC}
@@ -290,64 +291,40 @@ def train(
     return model
 
 
-def evaluate(run_dir: Path, episodes: int = 100, seed: int = 10_000, deterministic: bool = True) -> dict[str, Any]:
-    """Success rate and extrinsic (sparse) return of a run's final model, with 95% intervals.
+def evaluate(run_dir: Path, rows: int = EVAL_ROWS, deterministic: bool = True) -> dict[str, Any]:
+    """Success rate of a run's final model: one episode in each of ``rows`` fresh envs (``evaluation.py``).
 
-    Episodes run in a fresh batch with ``reward="sparse"`` whatever the run trained on, so runs
-    with different rewards are compared on the task itself. Writes ``eval.json``.
+    The rows play the run seed's evaluation env seeds, on held-out levels for procedural envs,
+    with ``reward="sparse"`` whatever the run trained on. Writes ``eval.json``.
     """
     run_dir = Path(run_dir)
     config = RunConfig.load(run_dir)
-    env = SB3VecEnv(gym.make_vec(config.env_id, num_envs=min(episodes, 64), autoreset_mode="SameStep",
-                                 reward="sparse", **config.env_kwargs))
-    model = load_model(run_dir, env)
-    successes, returns = play_episodes(env, model, episodes, seed, deterministic)
-    env.close()
-    result = {
-        "run": str(run_dir), "env_id": config.env_id, "reward": config.reward, "bonus": config.bonus,
-        "episodes": episodes, "success_rate": float(np.mean(successes)),
-        "success_rate_95ci": wilson_interval(int(np.sum(successes)), episodes),
-        "return_mean": float(np.mean(returns)), "return_95ci": mean_interval(returns),
-    }
+    probe = SB3VecEnv(gym.make_vec(config.env_id, num_envs=1, autoreset_mode="SameStep", **config.env_kwargs))
+    model = load_model(run_dir, probe)
+    probe.close()
+    rate = evaluate_policy(config.env_id, config.env_kwargs, config.seed, sb3_policy(model, deterministic), rows)
+    result = {"run": str(run_dir), "env_id": config.env_id, "algo": config.algo, "reward": config.reward,
+              "bonus": config.bonus, "seed": config.seed, "steps": config.steps, "episodes": rows,
+              "success_rate": rate}
     (run_dir / "eval.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def sb3_policy(model: BaseAlgorithm, deterministic: bool = True) -> PolicyFactory:
+    """An SB3 model as a batch policy: torch observations in, numpy actions out."""
+
+    def make(env: Any) -> BatchPolicy:
+        def act(observation: Any, info: dict[str, Any], started: torch.Tensor) -> np.ndarray:
+            numpy_observation = ({key: value.cpu().numpy() for key, value in observation.items()}
+                                 if isinstance(observation, dict) else observation.cpu().numpy())
+            return model.predict(numpy_observation, deterministic=deterministic)[0]
+
+        return act
+
+    return make
 
 
 def load_model(run_dir: Path, env: Any) -> BaseAlgorithm:
     """A run's final model; ``env`` (its task, single or batched) is needed by HER's replay buffer on loading."""
     config = RunConfig.load(run_dir)
     return ALGORITHMS[config.algo].load(Path(run_dir) / "model.zip", env=env)
-
-
-def play_episodes(env: SB3VecEnv, model: BaseAlgorithm, episodes: int, seed: int, deterministic: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``episodes`` episodes of ``env`` in parallel; each row plays episodes until enough are done."""
-    num_envs = env.num_envs
-    env.seed(seed)
-    observation = env.reset()
-    successes, returns, running = [], [], np.zeros(num_envs)
-    while len(successes) < episodes:
-        action, _ = model.predict(observation, deterministic=deterministic)
-        observation, reward, dones, infos = env.step(action)
-        running += reward
-        for i in np.flatnonzero(dones):
-            successes.append(infos[i]["is_success"])
-            returns.append(running[i])
-            running[i] = 0
-    return np.array(successes[:episodes], dtype=float), np.array(returns[:episodes])
-
-
-def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of a success probability."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def mean_interval(values: np.ndarray, z: float = 1.96) -> tuple[float, float]:
-    """A normal-approximation 95% interval of a mean."""
-    mean = float(np.mean(values))
-    half = z * float(np.std(values, ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else 0.0
-    return (mean - half, mean + half)

@@ -187,12 +187,18 @@ class TorchVectorEnv(VectorEnv):
     @classmethod
     def argument_names(cls) -> list[str]:
         """Every constructor keyword this env accepts, its own and its base classes'."""
-        names: list[str] = []
+        return list(cls.argument_defaults())
+
+    @classmethod
+    def argument_defaults(cls) -> dict[str, Any]:
+        """Every constructor keyword this env accepts and its default (``inspect.Parameter.empty`` if none)."""
+        defaults: dict[str, Any] = {}
         for klass in cls.__mro__:
             if issubclass(klass, TorchVectorEnv):
-                parameters = inspect.signature(klass.__init__).parameters.values()
-                names += [p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.name not in names]
-        return names
+                for p in inspect.signature(klass.__init__).parameters.values():
+                    if p.kind == p.KEYWORD_ONLY and p.name not in defaults:
+                        defaults[p.name] = p.default
+        return defaults
 
     @classmethod
     def reward_names(cls) -> list[str]:

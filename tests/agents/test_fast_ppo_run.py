@@ -68,9 +68,9 @@ def test_resume_continues_with_fresh_env_seeds(tmp_path):
 
 def test_greedy_evaluation_plays_one_episode_per_row_on_unseen_env_seeds(tmp_path):
     algo = fast_ppo_run.train_seeds(config(bonus=None), [0, 1], tmp_path, progress_bar=False)
-    rates = fast_ppo_run.greedy_success(algo, "rewardgym/DeepSea-v0", {"size": 4}, num_envs=32)
+    rates = fast_ppo_run.greedy_success(algo, "rewardgym/DeepSea-v0", {"size": 4}, rows=32)
     assert rates.shape == (2,) and bool(((rates >= 0) & (rates <= 1)).all())
-    result = fast_ppo_run.evaluate_run(tmp_path / "seed_1", num_envs=32)
+    result = fast_ppo_run.evaluate_run(tmp_path / "seed_1", rows=32)
     assert result["episodes"] == 32 and result["seed"] == 1
     assert (tmp_path / "seed_1" / "eval.json").exists()
 

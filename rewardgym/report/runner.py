@@ -1,0 +1,167 @@
+"""Running a report: every entry of a protocol, trained with the method, evaluated beside its floors and oracle.
+
+A report directory holds:
+
+    report.json                  the method, the protocol (name, version, entries) and the command
+    <entry>/runs/                the entry's run directories (one per seed), ordinary runs for eval/render
+    <entry>/reference.json       the floors and the oracle's success on the entry's evaluation configuration
+    <entry>/result.json          per seed: success, normalised score; the training curve; wall time
+
+An entry with a ``result.json`` is finished and never redone; a killed report rerun with the same
+command resumes the unfinished entry from its runs' checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rewardgym.agents import fast_ppo_run, training
+from rewardgym.agents.fast_ppo import env_seeds
+from rewardgym.agents.training import RunConfig
+from rewardgym.evaluation import EVAL_RESTART, floor_success, held_out_kwargs, normalised_score, oracle_success
+from rewardgym.report.protocol import Entry, Method, Protocol
+
+#: Fresh envs (one episode each) on which an entry's floors and oracle are measured.
+REFERENCE_ROWS = 256
+#: Checkpoints per run: a killed report loses at most this fraction of an entry's training.
+CHECKPOINTS_PER_RUN = 10
+#: Points of each seed's training curve kept in result.json.
+CURVE_POINTS = 50
+
+
+def run_report(method: Method, protocol: Protocol, out: Path, command: str = "", progress_bar: bool = True,
+               device: str = "cpu") -> list[dict[str, Any]]:
+    """Run (or resume) ``method`` over ``protocol`` into ``out``; every entry's result, in protocol order.
+
+    A method that applies to no entry of the protocol (a reward no env has) is a ``ValueError``.
+    """
+    reasons = [method.skip_reason(entry) for entry in protocol.entries]
+    if all(reasons):
+        raise ValueError(f"the method {method.label!r} applies to no entry of the protocol: {reasons}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = {"method": asdict(method), "protocol": {"name": protocol.name, "version": protocol.version,
+                                                        "seeds": protocol.seeds, "eval_rows": protocol.eval_rows,
+                                                        "entries": [asdict(e) for e in protocol.entries]}}
+    saved = out / "report.json"
+    if saved.exists():
+        previous = json.loads(saved.read_text())
+        if {key: previous[key] for key in manifest} != manifest:
+            raise ValueError(f"{out} holds a report of another method or protocol; choose another --out")
+        manifest["command"] = previous.get("command", command)
+    else:
+        manifest["command"] = command
+        _write_json(saved, manifest)
+
+    results = []
+    columns = [TextColumn(f"report {method.label} ({protocol.name})"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.description}"), TimeElapsedColumn()]
+    with Progress(*columns, disable=not progress_bar) as progress:
+        task = progress.add_task("", total=len(protocol.entries))
+        for entry in protocol.entries:
+            progress.update(task, description=entry.name)
+            results.append(entry_result(method, protocol, entry, out / entry.slug, device))
+            progress.advance(task)
+    return results
+
+
+def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path, device: str = "cpu") -> dict[str, Any]:
+    """The entry's result, from its ``result.json`` if finished, else trained, evaluated and saved."""
+    done = folder / "result.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"name": entry.name, "family": entry.family, "env_id": entry.env_id,
+                              "env_kwargs": entry.env_kwargs, "algo": entry.algo, "steps": entry.steps}
+    skip = method.skip_reason(entry)
+    if skip is not None:
+        _write_json(done, {**result, "skipped": skip})
+        return json.loads(done.read_text())
+    seeds = list(range(protocol.seeds))
+    started = time.perf_counter()
+    success = train_and_evaluate(method, entry, seeds, folder / "runs", protocol.eval_rows, device)
+    reference = reference_levels(entry, folder, device)
+    best_floor = max(reference["floors"].values())
+    oracle = reference["oracle"]
+    normalisable = oracle is not None and oracle > best_floor
+    result.update({
+        "seeds": seeds, "success": success, "train_and_eval_seconds": time.perf_counter() - started,
+        "floors": reference["floors"], "best_floor": best_floor, "oracle": oracle,
+        "normalised": [float(normalised_score(s, best_floor, oracle)) for s in success] if normalisable else None,
+        "curve": training_curve(folder / "runs", seeds, entry.steps),
+    })
+    _write_json(done, result)
+    return result
+
+
+def _run_config(method: Method, entry: Entry) -> RunConfig:
+    hyper = dict(entry.hyperparameters)
+    return RunConfig(entry.env_id, algo=entry.algo, reward=method.reward, bonus=method.bonus,
+                     bonus_coef=method.bonus_coef, steps=entry.steps, seed=0, num_envs=hyper.pop("n_envs", None),
+                     checkpoint_every=max(entry.steps // CHECKPOINTS_PER_RUN, 1), env_kwargs=dict(entry.env_kwargs),
+                     hyperparameters=hyper)
+
+
+def train_and_evaluate(method: Method, entry: Entry, seeds: list[int], runs: Path, eval_rows: int,
+                       device: str = "cpu") -> list[float]:
+    """Train every seed of the entry (resuming what a killed report left) and return each seed's success rate."""
+    config = _run_config(method, entry)
+    if entry.algo == "fast-ppo":
+        run_dirs = fast_ppo_run.seed_directories(runs, seeds)
+        resume = all(run_dir.exists() and fast_ppo_run.checkpoints(run_dir) for run_dir in run_dirs)
+        algo = fast_ppo_run.train_seeds(config, seeds, runs, resume=resume, progress_bar=False, device=device)
+        return fast_ppo_run.greedy_success(algo, entry.env_id, entry.env_kwargs, eval_rows).tolist()
+    success = []
+    for seed in seeds:
+        run_dir = runs / f"seed_{seed}"
+        if not (run_dir / "model.zip").exists():
+            resume = (run_dir / "checkpoints").exists() and training.latest_checkpoint(run_dir) is not None
+            seed_config = RunConfig(**{**asdict(config), "seed": seed})
+            training.train(seed_config, run_dir, resume=resume, progress_bar=False)
+        success.append(training.evaluate(run_dir, rows=eval_rows)["success_rate"])
+    return success
+
+
+def reference_levels(entry: Entry, folder: Path, device: str = "cpu") -> dict[str, Any]:
+    """The floors (uniform random, every constant action) and the oracle's success on the entry's evaluation
+    configuration (held-out levels, ``REFERENCE_ROWS`` fresh envs); cached in ``reference.json``."""
+    cached = folder / "reference.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    kwargs = held_out_kwargs(entry.env_id, entry.env_kwargs)
+    rows = env_seeds(0, REFERENCE_ROWS, EVAL_RESTART)
+    floors = {name: float(s.float().mean()) for name, s in floor_success(entry.env_id, kwargs, rows, device).items()}
+    oracle = oracle_success(entry.env_id, kwargs, rows, device)
+    reference = {"rows": REFERENCE_ROWS, "floors": floors, "oracle": None if oracle is None else float(oracle.float().mean())}
+    _write_json(cached, reference)
+    return reference
+
+
+def training_curve(runs: Path, seeds: list[int], steps: int) -> dict[str, list]:
+    """Each seed's training success rate (TensorBoard's ``rollout/success_rate``) on a common grid of env steps."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    grid = np.linspace(0, steps, CURVE_POINTS)
+    curves = []
+    for seed in seeds:
+        folder = runs if len(seeds) == 1 else runs / f"seed_{seed}"
+        points: list[tuple[int, float]] = []
+        for events in sorted((folder / "tensorboard").rglob("events.out.tfevents.*")):
+            accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0})
+            accumulator.Reload()
+            if "rollout/success_rate" in accumulator.Tags()["scalars"]:
+                points += [(e.step, e.value) for e in accumulator.Scalars("rollout/success_rate")]
+        points = sorted(p for p in points if np.isfinite(p[1]))
+        curves.append(np.interp(grid, *zip(*points)).tolist() if points else [float("nan")] * CURVE_POINTS)
+    return {"steps": grid.tolist(), "success": curves}
+
+
+def _write_json(path: Path, value: Any) -> None:
+    training.write_atomically(path, lambda partial: partial.write_text(json.dumps(value, indent=1)))
