@@ -26,7 +26,7 @@ def main() -> None:
         extra = {"render_potential": True} if "render_potential" in vector_class.argument_names() else {}
         env = gym.make(env_id, render_mode="rgb_array", **extra)
         env.reset(seed=0)
-        path = OUT / f"{env_id.split('/')[1].removesuffix('-v0')}.png"
+        path = OUT / f"{gym.spec(env_id).name}.png"
         iio.imwrite(path, env.render())
         print(path)
 

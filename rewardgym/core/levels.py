@@ -13,31 +13,43 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from rewardgym.core.random import BatchRandom
+from rewardgym.core.validation import check_int
+
 MAX_LEVELS = 2**20
 
 
 class LevelPool:
-    """Levels ``0 .. num_levels - 1``, stored in the order they were made.
+    """Levels ``start_level .. start_level + num_levels - 1``, stored in the order they were made.
 
-    ``slots(level_ids)`` makes what is missing and returns where each level is stored;
-    ``pool[field]`` is a ``(levels made, ...)`` tensor of one field, indexed by slot.
+    ``draw(random)`` picks a level id per row; ``slots(level_ids)`` makes what is missing and
+    returns where each level is stored; ``pool[field]`` is a ``(levels made, ...)`` tensor of one
+    field, indexed by slot. Disjoint ranges of level ids (``start_level``) give disjoint level sets:
+    train on ``[0, n)``, test on ``[n, n + k)``. Raises ``ValueError`` naming ``num_levels`` or
+    ``start_level`` unless ``1 <= num_levels`` and ``start_level + num_levels <= MAX_LEVELS``.
     """
 
-    def __init__(self, make_level: Callable[[int], dict[str, np.ndarray]], num_levels: int, device: torch.device):
-        self.num_levels = num_levels
+    def __init__(self, make_level: Callable[[int], dict[str, np.ndarray]], num_levels: int, device: torch.device,
+                 start_level: int = 0):
+        self.num_levels = check_int("num_levels", num_levels, 1, MAX_LEVELS)
+        self.start_level = check_int("start_level", start_level, 0, MAX_LEVELS - self.num_levels)
         self.device = device
         self._make_level = make_level
-        self._slot_of = torch.full((num_levels,), -1, dtype=torch.int64)
+        self._slot_of = torch.full((self.num_levels,), -1, dtype=torch.int64)  # by level id − start_level
         self._count = 0
         self._fields: dict[str, torch.Tensor] = {}
 
+    def draw(self, random: BatchRandom) -> torch.Tensor:
+        """A level id per row of ``random``, uniform over the pool's range."""
+        return self.start_level + random.integers(self.num_levels, 1)[:, 0]
+
     def slots(self, level_ids: torch.Tensor) -> torch.Tensor:
         """The storage slot of each level in ``level_ids``, making the levels not made yet."""
-        ids = level_ids.cpu()
-        for level_id in torch.unique(ids[self._slot_of[ids] < 0]).tolist():
-            self._store(self._make_level(level_id))
-            self._slot_of[level_id] = self._count - 1
-        return self._slot_of[ids].to(self.device)
+        index = level_ids.cpu() - self.start_level
+        for missing in torch.unique(index[self._slot_of[index] < 0]).tolist():
+            self._store(self._make_level(self.start_level + missing))
+            self._slot_of[missing] = self._count - 1
+        return self._slot_of[index].to(self.device)
 
     def _store(self, level: dict[str, np.ndarray]) -> None:
         for key, value in level.items():

@@ -31,17 +31,19 @@ from rewardgym.core import TorchVectorEnv
 
 BatchPolicy = Callable[[Any, dict[str, Any], torch.Tensor], Any]
 PolicyFactory = Callable[[TorchVectorEnv], BatchPolicy]
+#: Builds an env's oracle, or returns None where this configuration of the task has none.
+OracleFactory = Callable[[TorchVectorEnv], BatchPolicy | None]
 
 #: More constant actions than this are not enumerated: ``constant_actions`` says so.
 MAX_CONSTANT_ACTIONS = 4096
 
-_ORACLES: dict[type[TorchVectorEnv], PolicyFactory] = {}
+_ORACLES: dict[type[TorchVectorEnv], OracleFactory] = {}
 
 
-def register_oracle(env_class: type[TorchVectorEnv]) -> Callable[[PolicyFactory], PolicyFactory]:
+def register_oracle(env_class: type[TorchVectorEnv]) -> Callable[[OracleFactory], OracleFactory]:
     """Decorator: ``make`` builds the oracle of ``env_class`` (and of its subclasses without one of their own)."""
 
-    def register(make: PolicyFactory) -> PolicyFactory:
+    def register(make: OracleFactory) -> OracleFactory:
         _ORACLES[env_class] = make
         return make
 

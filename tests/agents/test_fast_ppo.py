@@ -266,7 +266,7 @@ def test_learns_a_multi_discrete_bandit():
 
 @pytest.mark.parametrize("env_id, kwargs, config", [
     ("rewardgym/Construct-v0", {}, {}),  # Dict observations, 1,984 actions, action masks
-    ("rewardgym/PointMaze-v0", {"size": 3}, {}),  # Dict observations, Box actions
+    ("rewardgym/PointMaze-v1", {"size": 3}, {}),  # Dict observations, Box actions
     ("rewardgym/GridMaze-v0", {"size": 5}, {"encoder": "cnn"}),  # (C, H, W) images
     ("rewardgym/KeyDoor-v0", {}, {"frame_stack": 3}),
 ])

@@ -53,7 +53,7 @@ def test_bridge_refuses_other_autoreset_modes():
 
 
 def test_her_relabelled_rewards_equal_compute_reward():
-    env = make("rewardgym/PointMaze-v0")
+    env = make("rewardgym/PointMaze-v1")
     bridge = SB3VecEnv(env)
     achieved = np.random.default_rng(0).uniform(0, 5, (32, 2)).astype(np.float32)
     desired = achieved + np.random.default_rng(1).normal(0, 0.5, (32, 2)).astype(np.float32)
@@ -66,7 +66,7 @@ def test_her_relabelled_rewards_equal_compute_reward():
 def test_sb3_algorithms_train_on_the_bridge(algorithm):
     torch.manual_seed(0)
     if algorithm == "her-sac":
-        env = SB3VecEnv(make("rewardgym/PointMaze-v0", max_episode_steps=10))
+        env = SB3VecEnv(make("rewardgym/PointMaze-v1", max_episode_steps=10))
         model = SAC("MultiInputPolicy", env, replay_buffer_class=HerReplayBuffer, learning_starts=60, batch_size=32, seed=0)
     elif algorithm == "dqn":
         model = DQN("MlpPolicy", SB3VecEnv(make("rewardgym/GridMaze-v0")), learning_starts=50, seed=0)

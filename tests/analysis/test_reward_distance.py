@@ -193,7 +193,7 @@ def test_misuse_raises(maze):
     with pytest.raises(ValueError, match="gamma"):
         canonicalize_value(maze.reward, maze.transition, 1.0)
     with pytest.raises(TypeError, match="GridMaze"):
-        grid_maze_mdp(gym.make_vec("rewardgym/PointMaze-v0", size=2))
+        grid_maze_mdp(gym.make_vec("rewardgym/PointMaze-v1", size=2))
     with pytest.raises(ValueError, match="reset"):
         grid_maze_mdp(gym.make_vec("rewardgym/GridMaze-v0", size=2))
 

@@ -164,7 +164,7 @@ def test_transforms_name_a_missing_channel():
 
 def test_shaping_runs_on_a_rewardgym_batch_in_every_mode():
     for mode in AutoresetMode:
-        envs = gym.make_vec("rewardgym/PointMaze-v0", num_envs=4, autoreset_mode=mode, max_episode_steps=4)
+        envs = gym.make_vec("rewardgym/PointMaze-v1", num_envs=4, autoreset_mode=mode, max_episode_steps=4)
         envs = VectorPotentialShaping(envs, lambda obs: -obs["achieved_goal"].sum(1), gamma=0.9)
         envs.reset(seed=0)
         for _ in range(10):

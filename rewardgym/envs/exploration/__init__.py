@@ -7,7 +7,7 @@ from rewardgym.envs.exploration.key_door import KeyDoor, KeyDoorVector
 from rewardgym.envs.exploration.noisy_tv import NoisyTV, NoisyTVVector
 
 register_env("DeepSea-v0", DeepSea, DeepSeaVector)
-register_env("HiddenGoal-v0", HiddenGoal, HiddenGoalVector)
+register_env("HiddenGoal-v1", HiddenGoal, HiddenGoalVector)
 register_env("KeyDoor-v0", KeyDoor, KeyDoorVector)
 register_env("NoisyTV-v0", NoisyTV, NoisyTVVector)
 

@@ -21,7 +21,7 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv, rendering, single_env_class
-from rewardgym.core.levels import MAX_LEVELS, LevelPool
+from rewardgym.core.levels import LevelPool
 from rewardgym.core.validation import check_int
 from rewardgym.envs.maze.generation import bfs_distances
 
@@ -162,7 +162,9 @@ class KeyDoorVector(TorchVectorEnv):
     ## Arguments
     ``num_rooms`` (2–8, default 2), ``room_size`` (floor squares per side, 2–12, default 4),
     ``view_size`` (odd, 3–11, default 5), ``num_levels`` (distinct levels, default 1024; each
-    episode plays one drawn from its random stream, as Procgen's ``num_levels``),
+    episode plays one drawn from its random stream, as Procgen's ``num_levels``), ``start_level``
+    (the first level id, default 0: episodes play levels ``[start_level, start_level + num_levels)``,
+    so ``start_level=num_levels`` gives held-out levels; the sum is at most ``MAX_LEVELS``, 2²⁰),
     ``start_stage`` (a curriculum: 0 by default; 1 starts with the key in hand, 2 with the door
     open too), and the common ones of ``TorchVectorEnv``.
     """
@@ -182,6 +184,7 @@ class KeyDoorVector(TorchVectorEnv):
         room_size: int = 4,
         view_size: int = 5,
         num_levels: int = 1024,
+        start_level: int = 0,
         start_stage: int = 0,
         max_episode_steps: int | None = None,
         **core: Any,
@@ -192,7 +195,6 @@ class KeyDoorVector(TorchVectorEnv):
         self.view_size = check_int("view_size", view_size, 3, 11)
         if self.view_size % 2 == 0:
             raise ValueError(f"view_size must be odd, got {view_size}")
-        num_levels = check_int("num_levels", num_levels, 1, MAX_LEVELS)
         self.height, self.width = room_size + 2, num_rooms * (room_size + 1) + 1
         if max_episode_steps is None:
             max_episode_steps = 4 * self.height * self.width
@@ -202,7 +204,7 @@ class KeyDoorVector(TorchVectorEnv):
         self.padded_width = self.width + 2 * self.padding
         self._padded_squares = (self.height + 2 * self.padding) * self.padded_width
         make_level = partial(make_key_door_level, num_rooms, room_size, self.padding)
-        self.levels = LevelPool(make_level, num_levels, self.device)
+        self.levels = LevelPool(make_level, num_levels, self.device, start_level)
         rows = self.num_envs
         self.level = torch.zeros(rows, dtype=torch.int64, device=self.device)  # slot in the pool
         self.position = torch.zeros(rows, dtype=torch.int64, device=self.device)
@@ -245,8 +247,7 @@ class KeyDoorVector(TorchVectorEnv):
     # -- the task -----------------------------------------------------------------------------
 
     def _reset(self, rows: torch.Tensor) -> None:
-        drawn = self.random.integers(self.levels.num_levels, 1)[:, 0]
-        self.level[rows] = self.levels.slots(drawn[rows])
+        self.level[rows] = self.levels.slots(self.levels.draw(self.random)[rows])
         self.position = torch.where(rows, self._level_value("start"), self.position)
         self.heading = torch.where(rows, self._level_value("heading"), self.heading)
         self.key = torch.where(rows, self._level_value("key"), self.key)

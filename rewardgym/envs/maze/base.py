@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from rewardgym.core import TorchVectorEnv, rendering
-from rewardgym.core.levels import MAX_LEVELS, LevelPool
+from rewardgym.core.levels import LevelPool
 from rewardgym.core.validation import check_choice, check_float, check_int
 from rewardgym.envs.maze.generation import GENERATORS, make_maze_level
 
@@ -31,6 +31,9 @@ class MazeVectorEnv(TorchVectorEnv):
         min_distance: the least number of moves from start to goal (default: ``2 * size``).
         num_levels: how many distinct levels the pool holds; each episode plays a level
             drawn from a hash of (seed, episode), made on first use (as Procgen's ``num_levels``).
+        start_level: the first level id (default 0): episodes play levels
+            ``[start_level, start_level + num_levels)``, so ``start_level=num_levels`` gives
+            held-out levels (``start_level + num_levels`` at most ``MAX_LEVELS``, 2²⁰).
         render_potential: draw the task potential as a heat map under the maze.
         max_episode_steps: by default ``steps_per_size_squared * size²``.
     """
@@ -46,6 +49,7 @@ class MazeVectorEnv(TorchVectorEnv):
         braid: float = 0.0,
         min_distance: int | None = None,
         num_levels: int = 1024,
+        start_level: int = 0,
         max_episode_steps: int | None = None,
         render_potential: bool = False,
         **core: Any,
@@ -54,7 +58,6 @@ class MazeVectorEnv(TorchVectorEnv):
         check_choice("generator", generator, GENERATORS)
         braid = check_float("braid", braid, 0.0, 1.0)
         min_distance = check_int("min_distance", 2 * size if min_distance is None else min_distance, 0)
-        num_levels = check_int("num_levels", num_levels, 1, MAX_LEVELS)
         if not isinstance(render_potential, bool):
             raise ValueError(f"render_potential must be a bool, got {render_potential!r}")
         if max_episode_steps is None:
@@ -64,15 +67,15 @@ class MazeVectorEnv(TorchVectorEnv):
         self.grid = 2 * size + 1
         self.generator = generator
         self.render_potential = render_potential
-        self.levels = LevelPool(partial(make_maze_level, size, generator, braid, min_distance), num_levels, self.device)
+        make_level = partial(make_maze_level, size, generator, braid, min_distance)
+        self.levels = LevelPool(make_level, num_levels, self.device, start_level)
         self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)  # slot in the pool
         self.square_pixels = max(4, 480 // self.grid)
         self.frame_size = (self.grid * self.square_pixels, self.grid * self.square_pixels)
 
     def _new_levels(self, rows: torch.Tensor) -> None:
         """Give the masked rows the level their random stream picks."""
-        drawn = self.random.integers(self.levels.num_levels, 1)[:, 0]
-        self.level[rows] = self.levels.slots(drawn[rows])
+        self.level[rows] = self.levels.slots(self.levels.draw(self.random)[rows])
 
     def _at(self, field: str, square: torch.Tensor) -> torch.Tensor:
         """``field`` of each row's level at that row's flat square index (``square``: shape (num_envs, ...))."""

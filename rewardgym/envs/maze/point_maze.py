@@ -46,14 +46,17 @@ class PointMazeVector(MazeVectorEnv):
     gives the sparse or dense reward of any goals, batched, for hindsight relabelling.
 
     ## Episode end
-    Terminates on success; truncates after ``max_episode_steps`` (default ``20 size²``).
+    Terminates on success; truncates after ``max_episode_steps`` (default ``8 size²``: 200 for
+    the default size 5). Steering along the BFS path (``policies.maze``) takes at most about 165
+    steps there; uniformly random forces reach the goal in about 4% of episodes (in v0, size 4 with
+    ``20 size²`` = 320 steps, in 18%).
 
     ## Arguments
-    The maze arguments of ``MazeVectorEnv`` (``size`` default 4), ``goal_radius`` (0.45),
+    The maze arguments of ``MazeVectorEnv`` (``size`` default 5), ``goal_radius`` (0.45),
     ``dt`` (0.1), ``acceleration`` (10), ``max_speed`` (2.5), and the common ones.
     """
 
-    steps_per_size_squared = 20
+    steps_per_size_squared = 8
     potentials = ("geodesic",)
     extra_rewards = {"dense": lambda terms: terms["dense"]}
 
@@ -61,7 +64,7 @@ class PointMazeVector(MazeVectorEnv):
         self,
         num_envs: int = 1,
         *,
-        size: int = 4,
+        size: int = 5,
         goal_radius: float = 0.45,
         dt: float = 0.1,
         acceleration: float = 10.0,

@@ -229,6 +229,28 @@ def test_num_levels_bounds_the_distinct_layouts():
     assert envs.levels._count <= 3
 
 
+def test_start_level_plays_a_disjoint_range_of_levels():
+    num_levels = 8
+    layouts = {}
+    for level_id in range(2 * num_levels):
+        level = make_key_door_level(2, 4, 4, level_id)
+        layouts[tuple(level["cells"].tolist()) + (int(level["start"]), int(level["key"]))] = level_id
+    assert len(layouts) == 2 * num_levels, "every candidate level has a layout of its own"
+    for start_level in (0, num_levels):
+        envs = gym.make_vec("rewardgym/KeyDoor-v0", num_envs=64, num_levels=num_levels, start_level=start_level)
+        envs.reset(seed=0)
+        played = {layouts[tuple(envs.levels["cells"][slot].tolist()) + (int(envs.levels["start"][slot]),
+                                                                         int(envs.levels["key"][slot]))]
+                  for slot in envs.level.tolist()}
+        assert played == set(range(start_level, start_level + num_levels))
+
+
+@pytest.mark.parametrize("start_level", [-1, 2**20, "1"])
+def test_a_bad_start_level_is_refused(start_level):
+    with pytest.raises(ValueError, match="start_level"):
+        gym.make_vec("rewardgym/KeyDoor-v0", num_envs=1, start_level=start_level)
+
+
 def test_default_time_limit_grows_with_the_layout():
     small = gym.make_vec("rewardgym/KeyDoor-v0", num_envs=1)
     large = gym.make_vec("rewardgym/KeyDoor-v0", num_envs=1, num_rooms=4, room_size=6)

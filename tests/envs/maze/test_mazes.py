@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
+from rewardgym.envs.maze.generation import make_maze_level
 from rewardgym.envs.maze.point_maze import AGENT_HALF_SIZE
 
 
@@ -98,11 +101,42 @@ def test_num_levels_bounds_the_distinct_mazes():
     assert envs.levels._count <= 3
 
 
+def played_level_ids(envs, make_level, candidates: range) -> set[int]:
+    """Which of the ``candidates`` level ids the rows of a reset maze env play, recognised by layout."""
+    def layout(level) -> tuple:
+        return (bytes(np.asarray(level["walls"], dtype=bool)), int(level["start"]), int(level["goal"]))
+
+    id_of = {layout(make_level(level_id)): level_id for level_id in candidates}
+    assert len(id_of) == len(candidates), "every candidate level has a layout of its own"
+    played = [layout({field: envs.levels[field][slot].cpu().numpy() for field in ("walls", "start", "goal")})
+              for slot in envs.level.tolist()]
+    return {id_of[level] for level in played}
+
+
+@pytest.mark.parametrize("env_id", ["rewardgym/GridMaze-v0", "rewardgym/PointMaze-v1"])
+def test_start_level_plays_a_disjoint_range_of_levels(env_id):
+    num_levels = 8
+    maze = {"size": 5, "generator": "kruskal", "braid": 0.2, "min_distance": 6}
+    make_level = partial(make_maze_level, *maze.values())
+    for start_level in (0, num_levels):
+        envs = gym.make_vec(env_id, num_envs=64, num_levels=num_levels, start_level=start_level, **maze)
+        envs.reset(seed=0)
+        played = played_level_ids(envs.unwrapped, make_level, range(2 * num_levels))
+        assert played == set(range(start_level, start_level + num_levels))
+
+
+@pytest.mark.parametrize("kwargs", [{"start_level": -1}, {"start_level": 2**20}, {"start_level": 1.5},
+                                    {"num_levels": 1024, "start_level": 2**20 - 1023}])
+def test_a_bad_start_level_is_refused(kwargs):
+    with pytest.raises(ValueError, match="start_level"):
+        gym.make_vec("rewardgym/GridMaze-v0", num_envs=1, **kwargs)
+
+
 # -- PointMaze -----------------------------------------------------------------------------------
 
 
 def test_point_maze_never_enters_a_wall():
-    envs = gym.make_vec("rewardgym/PointMaze-v0", num_envs=128, size=5)
+    envs = gym.make_vec("rewardgym/PointMaze-v1", num_envs=128, size=5)
     envs.reset(seed=0)
     corners = torch.tensor([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * (AGENT_HALF_SIZE - 1e-3)
     for _ in range(200):
@@ -113,7 +147,7 @@ def test_point_maze_never_enters_a_wall():
 
 
 def test_point_maze_moves_as_a_double_integrator_in_open_space():
-    envs = gym.make_vec("rewardgym/PointMaze-v0", num_envs=1, size=3, acceleration=2.0, dt=0.1)
+    envs = gym.make_vec("rewardgym/PointMaze-v1", num_envs=1, size=3, acceleration=2.0, dt=0.1)
     envs.reset(seed=0)
     envs.position = torch.tensor([[1.5, 1.5]])  # a cell centre: free in every direction for a short push
     envs.velocity = torch.zeros(1, 2)
@@ -124,7 +158,7 @@ def test_point_maze_moves_as_a_double_integrator_in_open_space():
 
 def test_point_maze_compute_reward_matches_the_step_reward():
     for reward in ("sparse", "dense"):
-        env = gym.make("rewardgym/PointMaze-v0", reward=reward, size=2, min_distance=0)
+        env = gym.make("rewardgym/PointMaze-v1", reward=reward, size=2, min_distance=0)
         observation, _ = env.reset(seed=0)
         for action in [env.action_space.sample() for _ in range(40)]:
             observation, value, terminated, truncated, info = env.step(action)
@@ -138,15 +172,17 @@ def test_point_maze_compute_reward_matches_the_step_reward():
 
 
 def test_point_maze_compute_reward_refuses_rewards_it_cannot_relabel():
-    env = gym.make("rewardgym/PointMaze-v0", reward="shaped")
+    env = gym.make("rewardgym/PointMaze-v1", reward="shaped")
     with pytest.raises(ValueError, match="compute_reward"):
         env.unwrapped.compute_reward(np.zeros(2), np.zeros(2), {})
 
 
 def test_point_maze_success_within_the_goal_radius_terminates():
-    envs = gym.make_vec("rewardgym/PointMaze-v0", num_envs=1, autoreset_mode="Disabled")
+    envs = gym.make_vec("rewardgym/PointMaze-v1", num_envs=1, autoreset_mode="Disabled")
     envs.reset(seed=0)
-    envs.position = envs.goal + torch.tensor([[0.3, 0.0]])
+    off_centre = envs.goal[:, 0] - (envs.goal_square % envs.grid + 0.5)
+    toward_centre = torch.where(off_centre > 0, -0.3, 0.3)  # stays in the goal's square, clear of walls
+    envs.position = envs.goal + torch.stack([toward_centre, torch.zeros(1)], dim=1)
     envs.velocity = torch.zeros(1, 2)
     _, reward, terminated, _, info = envs.step(np.zeros((1, 2), np.float32))
     assert bool(terminated[0]) and bool(info["success"][0]) and reward[0] == 1.0

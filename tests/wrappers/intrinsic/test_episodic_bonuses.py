@@ -324,7 +324,7 @@ def test_state_dict_round_trip_gives_a_copy_that_computes_the_same_bonuses(name)
 
 
 @pytest.mark.parametrize("mode", ["NextStep", "SameStep", "Disabled"])
-@pytest.mark.parametrize("env_id", ["rewardgym/GridMaze-v0", "rewardgym/PointMaze-v0"])
+@pytest.mark.parametrize("env_id", ["rewardgym/GridMaze-v0", "rewardgym/PointMaze-v1"])
 @pytest.mark.parametrize("name", list(BONUSES))
 def test_every_bonus_runs_inside_intrinsic_reward_in_every_autoreset_mode(name, env_id, mode):
     env = gym.make_vec(env_id, num_envs=8, autoreset_mode=mode, max_episode_steps=4, **EASY_KWARGS[env_id])

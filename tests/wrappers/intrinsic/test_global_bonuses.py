@@ -20,7 +20,7 @@ from rewardgym.wrappers.intrinsic.rdd import RDD
 from rewardgym.wrappers.intrinsic.rnd import RND
 from tests.conftest import EASY_KWARGS, cuda
 
-GRID, POINT = "rewardgym/GridMaze-v0", "rewardgym/PointMaze-v0"
+GRID, POINT = "rewardgym/GridMaze-v0", "rewardgym/PointMaze-v1"
 MODES = ("NextStep", "SameStep", "Disabled")
 
 BONUSES: dict[str, Callable[[gym.vector.VectorEnv], Bonus]] = {
