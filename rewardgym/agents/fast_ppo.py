@@ -482,7 +482,10 @@ class FastPPO:
 
         self._restart_envs(restart)
         self.episode_return = torch.zeros(S, self.n, device=self.device)
-        self.finished: list[dict[str, Tensor]] = []  # episodes ended since the last log
+        self._ended = self._no_episodes()  # per seed: episodes ended since the last log, their return and success
+
+    def _no_episodes(self) -> dict[str, Tensor]:
+        return {name: torch.zeros(len(self.seeds), device=self.device) for name in ("episodes", "return", "success")}
 
     @staticmethod
     def _frame_shape(space: spaces.Space, encoder: str) -> tuple[int, ...]:
@@ -598,9 +601,10 @@ class FastPPO:
 
     def _record_episodes(self, reward: Tensor, done: Tensor, success: Tensor) -> None:
         self.episode_return += reward.float()
-        if bool(done.any()):
-            self.finished.append({"done": done.clone(), "return": self.episode_return.clone(),
-                                  "success": success.clone()})
+        ended = done.float()
+        self._ended["episodes"] += ended.sum(1)
+        self._ended["return"] += (self.episode_return * ended).sum(1)
+        self._ended["success"] += (success.float() * ended).sum(1)
         self.episode_return = torch.where(done, 0.0, self.episode_return)
 
     # -- advantages --
@@ -714,15 +718,9 @@ class FastPPO:
 
     def episode_statistics(self) -> dict[str, Tensor]:
         """Per seed: episodes finished, mean return and success rate since the last call (NaN with none)."""
-        if not self.finished:
-            nan = torch.full((len(self.seeds),), float("nan"))
-            return {"episodes": torch.zeros(len(self.seeds)), "return": nan, "success": nan}
-        done = torch.stack([f["done"] for f in self.finished]).float()
-        count = done.sum((0, 2))
-        total = {name: (torch.stack([f[name] for f in self.finished]).float() * done).sum((0, 2))
-                 for name in ("return", "success")}
-        self.finished = []
-        return {"episodes": count.cpu(), **{name: (value / count).cpu() for name, value in total.items()}}
+        ended, self._ended = self._ended, self._no_episodes()
+        count = ended["episodes"]
+        return {"episodes": count.cpu(), **{name: (ended[name] / count).cpu() for name in ("return", "success")}}
 
     # -- greedy policy --
 
