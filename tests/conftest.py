@@ -26,9 +26,9 @@ EASY_KWARGS: dict[str, dict] = {
     "rewardgym/GridMaze-v0": {"size": 2, "min_distance": 2},
     "rewardgym/PointMaze-v1": {"size": 2, "min_distance": 0},
     # Short routes through dense traffic: within 25 steps some episodes end (route done or crash), others run out.
-    "rewardgym/Highway-v0": {"route_length": 120.0},
-    "rewardgym/Merge-v0": {"route_length": 120.0, "ramp_length": 130.0},
-    "rewardgym/Intersection-v0": {"approach_distance": 8.0, "exit_distance": 4.0},
+    "rewardgym/Highway-v1": {"route_length": 120.0},
+    "rewardgym/Merge-v1": {"route_length": 120.0, "ramp_length": 130.0},
+    "rewardgym/Intersection-v1": {"approach_distance": 8.0, "exit_distance": 4.0},
     "rewardgym/DeepSea-v0": {"size": 3},
     "rewardgym/HiddenGoal-v1": {"size": 1.0, "goal_radius": 0.2, "min_distance": 0.0},
     # Unlocking by chance within a few steps is too rare; start with the door open (curriculum stage 2).

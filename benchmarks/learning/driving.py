@@ -32,7 +32,7 @@ from stable_baselines3 import PPO
 
 from rewardgym.agents.training import RunConfig, train
 
-ENV_ID = "rewardgym/Highway-v0"
+ENV_ID = "rewardgym/Highway-v1"
 ENV_KWARGS = {"vehicles_count": 20, "route_length": 200.0, "duration": 15.0}
 NUM_ENVS, ROLLOUT_STEPS = 64, 64  # 4,096 transitions per rollout: the largest mini-batch is one rollout
 REWARDS = ("carl", "summed")

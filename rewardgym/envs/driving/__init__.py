@@ -6,8 +6,8 @@ from rewardgym.envs.driving.highway import Highway, HighwayVector
 from rewardgym.envs.driving.intersection import Intersection, IntersectionVector
 from rewardgym.envs.driving.merge import Merge, MergeVector
 
-register_env("Highway-v0", Highway, HighwayVector)
-register_env("Merge-v0", Merge, MergeVector)
-register_env("Intersection-v0", Intersection, IntersectionVector)
+register_env("Highway-v1", Highway, HighwayVector)
+register_env("Merge-v1", Merge, MergeVector)
+register_env("Intersection-v1", Intersection, IntersectionVector)
 
 __all__ = ["Highway", "HighwayVector", "Intersection", "IntersectionVector", "Merge", "MergeVector"]

@@ -8,6 +8,7 @@ vehicle length.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -148,6 +149,46 @@ def lane_neighbours(position: Tensor, lane: Tensor, alive: Tensor, lanes_count: 
     return Neighbours(neighbour[:, 0], gap[:, 0], neighbour[:, 1], gap[:, 1])
 
 
+def lane_accelerations(
+    position: Tensor, speed: Tensor, desired_speed: Tensor, exponent: Tensor, alive: Tensor, lane: Tensor,
+    lanes_count: int, idm: IDMParameters = IDM,
+) -> tuple[Tensor, Tensor]:
+    """What MOBIL weighs, for every vehicle and every lane, from ``(num_envs, V)`` tensors: the
+    vehicle's IDM acceleration behind its leader in that lane (ã_c), and the acceleration of its
+    follower in that lane behind it (ã_n; 0 where there is none). Two ``(num_envs, lanes, V)`` tensors.
+    """
+    rows = position.shape[0]
+    found = lane_neighbours(position, lane, alive, lanes_count)
+
+    def of(value: Tensor, index: Tensor) -> Tensor:
+        """``value`` (per vehicle) of the vehicles ``index`` (rows, lanes, V)."""
+        return value.gather(1, index.view(rows, -1)).view(index.shape)
+
+    free_road = idm_free_road(speed, desired_speed, exponent)
+    own = idm_acceleration_from(free_road.unsqueeze(1), speed.unsqueeze(1), found.leader_gap, of(speed, found.leader), idm)
+    follower = idm_acceleration_from(
+        of(free_road, found.follower), of(speed, found.follower), found.follower_gap, speed.unsqueeze(1), idm
+    )
+    return own, torch.where(found.has_follower, follower, 0.0)
+
+
+def mobil_lanes(
+    own: Tensor, follower: Tensor, current: Tensor, may_enter: Callable[[Tensor], Tensor],
+    mobil: MOBILParameters = MOBIL,
+) -> Tensor:
+    """MOBIL's lane for every vehicle: one lane left, one lane right, or ``current`` (the lane it is in).
+
+    ``own`` and ``follower`` are ``lane_accelerations``' (num_envs, lanes, V); ``may_enter(lane)``
+    says whether each of the candidate lanes (num_envs, 2, V) may be entered. Left wins when both
+    sides are accepted, as in highway-env. The followers' gains are left out: politeness is 0.
+    """
+    candidate = current.unsqueeze(1) + torch.tensor([1, -1], device=current.device).view(1, 2, 1)
+    index = candidate.clamp(0, own.shape[1] - 1)  # lanes off the road are rejected by may_enter
+    own_now, own_after = own.gather(1, current.unsqueeze(1)), own.gather(1, index)
+    accepted = mobil_accepts(own_now, own_after, 0.0, follower.gather(1, index), 0.0, 0.0, mobil) & may_enter(candidate)
+    return torch.where(accepted[:, 1], candidate[:, 1], torch.where(accepted[:, 0], candidate[:, 0], current))
+
+
 LANE_SPAN = 1e6  # m, more than any distance along a road: (lane · LANE_SPAN + x) sorts lane by lane
 
 
@@ -187,3 +228,16 @@ def leaders_in_lane(
     candidate = alive[row] & (lane[row] == target.unsqueeze(1)) & (ahead > 0)
     gap, leader = torch.where(candidate, ahead, torch.inf).min(dim=1)
     return leader, gap
+
+
+def corridor_leaders(x: Tensor, y: Tensor, heading: Tensor, alive: Tensor, corridor: float) -> tuple[Tensor, Tensor]:
+    """Each vehicle's leader off the lanes: the nearest vehicle ahead along its heading within
+    ``corridor`` metres to either side. Index (any where there is none) and distance along the
+    heading (inf where there is none), from ``(num_envs, V)`` tensors, comparing every pair.
+    """
+    dx, dy = x.unsqueeze(1) - x.unsqueeze(2), y.unsqueeze(1) - y.unsqueeze(2)  # [i, j]: j − i
+    cos, sin = torch.cos(heading).unsqueeze(2), torch.sin(heading).unsqueeze(2)
+    ahead, across = dx * cos + dy * sin, -dx * sin + dy * cos
+    candidate = alive.unsqueeze(1) & (ahead > 0) & (across.abs() < corridor)
+    distance, leader = torch.where(candidate, ahead, torch.inf).min(dim=2)
+    return leader, distance

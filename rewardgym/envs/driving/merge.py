@@ -19,23 +19,30 @@ class MergeVector(HighwayVector):
 
     The road has ``lanes_count`` main lanes and, to their right, an on-ramp lane that ends at
     ``x = ramp_length``; the ego starts on the ramp at x = 0, and still being on it past its end
-    is leaving the road. Traffic (IDM/MOBIL) keeps to the main lanes, some of it starting beside
-    or behind the ego. Everything else — spaces, rewards, info, episode end — is as in
-    ``HighwayVector``; the right-lane term counts the rightmost main lane as 1.
+    is leaving the road. Traffic (IDM/MOBIL, 15–18 m/s) keeps to the main lanes, some of it
+    starting beside or behind the ego, so the ego must find a gap: merging at once, or keeping
+    any speed on the ramp, fails. Everything else — spaces, target speeds, the default route
+    (1.1 × what the slowest target speed covers in ``duration``: 330 m), rewards, info, episode
+    end — is as in ``HighwayVector``; the right-lane term counts the rightmost main lane as 1.
+
+    ## Reference policies (default arguments, one episode in each of 128 seeds)
+    Uniform random: 0.02 success; every constant action: 0.00; the IDM/MOBIL ego of
+    ``rewardgym.policies.driving`` (merging as soon as the gap is safe): 1.00, in 4/5 of the
+    time limit on average.
 
     ## Arguments
-    ``ramp_length`` (150 m), ``lanes_count`` (2), ``vehicles_count`` (12), ``route_length``
-    (300 m), ``duration`` (30 s), and the other arguments of ``HighwayVector``.
+    ``ramp_length`` (200 m), ``lanes_count`` (2), ``vehicles_count`` (12), ``route_length``
+    (None: as Highway's), ``duration`` (30 s), and the other arguments of ``HighwayVector``.
     """
 
     def __init__(
         self,
         num_envs: int = 1,
         *,
-        ramp_length: float = 150.0,
+        ramp_length: float = 200.0,
         lanes_count: int = 2,
         vehicles_count: int = 12,
-        route_length: float = 300.0,
+        route_length: float | None = None,
         duration: float = 30.0,
         **kwargs: Any,
     ):

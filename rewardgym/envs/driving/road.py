@@ -131,6 +131,29 @@ class IntersectionRoutes:
         heading = self.heading[route].gather(-1, index.unsqueeze(-1)).squeeze(-1)
         return position[..., 0], position[..., 1], heading
 
+    def _gaps_inside(self, margin: float) -> Tensor:
+        """``[a, b, i, j]``: the distance from sample i of route a to sample j of route b; inf
+        where either sample is outside the crossing square widened by ``margin``."""
+        inside = self.in_crossing(self.points[..., 0], self.points[..., 1], margin)
+        gaps = torch.cdist(self.points.unsqueeze(1), self.points.unsqueeze(0))
+        return gaps.masked_fill(~(inside[:, None, :, None] & inside[None, :, None, :]), torch.inf)
+
+    def crossings(self, margin: float) -> tuple[Tensor, Tensor, Tensor]:
+        """Where each pair of routes comes nearest inside the crossing square (widened by
+        ``margin``): ``(12, 12)`` arc lengths along route a and along route b, and the distance."""
+        gaps = self._gaps_inside(margin)
+        count = gaps.shape[-1]
+        distance, nearest = gaps.flatten(2).min(dim=2)
+        return (nearest // count) * self.spacing, (nearest % count) * self.spacing, distance
+
+    def conflict_ends(self, distance: float, margin: float) -> Tensor:
+        """``(12, 12)``: entry ``[a, b]`` is the arc length along route b past which it stays
+        farther than ``distance`` from route a, inside the crossing square widened by ``margin``;
+        −inf where the routes never come that near."""
+        near = (self._gaps_inside(margin) < distance).any(dim=2)  # [a, b, j]
+        along = torch.arange(self.points.shape[1], device=self.points.device) * self.spacing
+        return torch.where(near, along, -torch.inf).amax(dim=2)
+
     def on_road(self, x: Tensor, y: Tensor) -> Tensor:
         """Whether a point lies on the road: either two-lane strip, or the crossing square."""
         w, reach = self.lane_width, self.arm_length + 2 * self.lane_width

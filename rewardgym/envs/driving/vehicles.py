@@ -17,6 +17,7 @@ LENGTH = 5.0  # m
 WIDTH = 2.0  # m
 MAX_SPEED = 40.0  # m/s
 MAX_STEERING = math.pi / 3  # the controllers' steering limit
+MAX_SLIP = math.atan(0.5 * math.tan(MAX_STEERING))  # the slip angle of the steering limit
 SPEED_GAIN = 1 / 0.6  # 1 / TAU_ACC
 HEADING_GAIN = 1 / 0.2  # 1 / TAU_HEADING
 LATERAL_GAIN = 1 / 0.6  # 1 / TAU_LATERAL
@@ -99,5 +100,7 @@ def path_steering(speed: Tensor, heading: Tensor, lateral_offset: Tensor, path_h
     lateral_speed = -LATERAL_GAIN * lateral_offset
     heading_reference = path_heading + torch.asin((lateral_speed / moving).clamp(-1, 1)).clamp(-math.pi / 4, math.pi / 4)
     heading_rate = HEADING_GAIN * wrap_angle(heading_reference - heading)
-    slip = torch.asin((LENGTH / 2 / moving * heading_rate).clamp(-1, 1))
-    return torch.atan(2 * torch.tan(slip)).clamp(-MAX_STEERING, MAX_STEERING)
+    # The slip is limited before its tangent is taken: in float32, asin(1) is just above π/2,
+    # where tan is hugely negative, and a saturated command would steer full lock the wrong way.
+    slip = torch.asin((LENGTH / 2 / moving * heading_rate).clamp(-1, 1)).clamp(-MAX_SLIP, MAX_SLIP)
+    return torch.atan(2 * torch.tan(slip))

@@ -11,12 +11,12 @@ from rewardgym.envs.driving.base import FASTER, IDLE, LANE_LEFT
 from rewardgym.envs.driving.collision import boxes_overlap
 from rewardgym.envs.driving.highway import HighwayVector
 
-SCENES = ["rewardgym/Highway-v0", "rewardgym/Merge-v0", "rewardgym/Intersection-v0"]
+SCENES = ["rewardgym/Highway-v1", "rewardgym/Merge-v1", "rewardgym/Intersection-v1"]
 
 
 @pytest.mark.parametrize("env_id", SCENES)
 def test_no_two_spawned_vehicles_overlap(env_id):
-    envs = gym.make_vec(env_id, num_envs=512, vehicles_density=3.0)
+    envs = gym.make_vec(env_id, num_envs=512, vehicles_density=3.0, vehicles_count=10)
     envs.reset(seed=0)
     v = envs.vehicles
     a, b = (lambda t: t.unsqueeze(2)), (lambda t: t.unsqueeze(1))
@@ -52,7 +52,7 @@ def test_leaving_the_road_terminates_and_is_reported():
     assert bool(info["off_road"][0]) and not bool(info["collision"][0])
 
 
-@pytest.mark.parametrize("env_id", ["rewardgym/Highway-v0", "rewardgym/Intersection-v0"])
+@pytest.mark.parametrize("env_id", ["rewardgym/Highway-v1", "rewardgym/Intersection-v1"])
 def test_carl_summed_over_a_clean_episode_equals_the_route_completion(env_id):
     highway = "Highway" in env_id
     kwargs = {"route_length": 150.0} if highway else {"ego_route": "straight"}
@@ -86,7 +86,7 @@ def test_carl_discounts_progress_made_between_lanes_and_above_the_limit():
 
 @pytest.mark.parametrize("route", ["right", "straight", "left"])
 def test_the_ego_follows_each_intersection_route_to_its_end(route):
-    env = gym.make_vec("rewardgym/Intersection-v0", num_envs=2, vehicles_count=0, ego_route=route)
+    env = gym.make_vec("rewardgym/Intersection-v1", num_envs=2, vehicles_count=0, ego_route=route)
     env.reset(seed=0)
     for _ in range(env.max_episode_steps):
         _, _, terminated, _truncated, info = env.step(torch.full((2,), FASTER))
@@ -97,7 +97,7 @@ def test_the_ego_follows_each_intersection_route_to_its_end(route):
 
 
 def test_merge_fails_when_the_ego_stays_on_the_ramp():
-    env = gym.make_vec("rewardgym/Merge-v0", num_envs=2, vehicles_count=0, ramp_length=60.0)
+    env = gym.make_vec("rewardgym/Merge-v1", num_envs=2, vehicles_count=0, ramp_length=60.0)
     env.reset(seed=0)
     for _ in range(env.max_episode_steps):
         _, _, terminated, _, info = env.step(torch.full((2,), IDLE))
