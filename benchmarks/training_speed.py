@@ -52,7 +52,7 @@ ENVS = [
     ("GridMaze (egocentric)", "rewardgym/GridMaze-v0", {"observation": "egocentric"}, 1.0),
     ("DeepSea (N = 20)", "rewardgym/DeepSea-v0", {"size": 20}, 1.0),
     ("KeyDoor", "rewardgym/KeyDoor-v0", {}, 1.0),
-    ("Highway", "rewardgym/Highway-v0", {}, 1.0),
+    ("Highway", "rewardgym/Highway-v1", {}, 1.0),
     ("Construct", "rewardgym/Construct-v0", {}, 0.34),
 ]
 GRIDMAZE = ENVS[0]

@@ -21,6 +21,7 @@ from rich.table import Table
 
 import rewardgym
 from rewardgym.envs.maze.generation import bfs_distances
+from rewardgym.envs.maze.grid_maze import MOVES
 
 console = Console()
 
@@ -30,7 +31,6 @@ BATCH_SIZES = (1, 64, 1024, 4096)
 DEMO_SEED = 0
 MAX_GIF_FRAMES = 200
 MAX_GIF_PIXELS = 320  # GIF frames are shrunk until their longer side is at most this
-GRID_MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))  # GridMaze's actions: up, right, down, left
 
 
 # -- argument types -----------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def geodesic_greedy_action(observation: np.ndarray) -> int:
     distance = bfs_distances(walls, tuple(np.argwhere(goal)[0])).astype(float)
     distance[distance < 0] = np.inf  # walls
     row, column = np.argwhere(agent)[0]  # the border is all wall, so every neighbour is on the grid
-    return int(np.argmin([distance[row + d_row, column + d_column] for d_row, d_column in GRID_MOVES]))
+    return int(np.argmin([distance[row + d_row, column + d_column] for d_row, d_column in MOVES]))
 
 
 def random_policy(env: gym.Env) -> Policy:

@@ -1,5 +1,6 @@
 """The batched env contract shared by every rewardgym env."""
 
+from rewardgym.core.goals import GoalConditioned
 from rewardgym.core.random import BatchRandom
 from rewardgym.core.registration import register_env, registered_ids
 from rewardgym.core.single_env import SingleEnv, single_env_class
@@ -7,6 +8,7 @@ from rewardgym.core.vector_env import RewardTerms, TorchVectorEnv, potential_sha
 
 __all__ = [
     "BatchRandom",
+    "GoalConditioned",
     "RewardTerms",
     "SingleEnv",
     "TorchVectorEnv",

@@ -23,10 +23,12 @@ class LevelPool:
     """Levels ``start_level .. start_level + num_levels - 1``, stored in the order they were made.
 
     ``draw(random)`` picks a level id per row; ``slots(level_ids)`` makes what is missing and
-    returns where each level is stored; ``pool[field]`` is a ``(levels made, ...)`` tensor of one
-    field, indexed by slot. Disjoint ranges of level ids (``start_level``) give disjoint level sets:
-    train on ``[0, n)``, test on ``[n, n + k)``. Raises ``ValueError`` naming ``num_levels`` or
-    ``start_level`` unless ``1 <= num_levels`` and ``start_level + num_levels <= MAX_LEVELS``.
+    returns where each level is stored; ``draw_slots(random, rows)`` does both for the rows that
+    start an episode; ``pool[field]`` is a ``(levels made, ...)`` tensor of one field, indexed by
+    slot, and ``values(field, slots)`` its entries for a batch of slots. Disjoint ranges of level
+    ids (``start_level``) give disjoint level sets: train on ``[0, n)``, test on ``[n, n + k)``.
+    Raises ``ValueError`` naming ``num_levels`` or ``start_level`` unless ``1 <= num_levels`` and
+    ``start_level + num_levels <= MAX_LEVELS``.
     """
 
     def __init__(self, make_level: Callable[[int], dict[str, np.ndarray]], num_levels: int, device: torch.device,
@@ -42,6 +44,13 @@ class LevelPool:
     def draw(self, random: BatchRandom) -> torch.Tensor:
         """A level id per row of ``random``, uniform over the pool's range."""
         return self.start_level + random.integers(self.num_levels, 1)[:, 0]
+
+    def draw_slots(self, random: BatchRandom, rows: torch.Tensor) -> torch.Tensor:
+        """The slots of the levels drawn for the rows of the bool mask ``rows`` (made if new).
+
+        Every row's stream draws, as in ``draw``; only the masked rows' levels are used.
+        """
+        return self.slots(self.draw(random)[rows])
 
     def slots(self, level_ids: torch.Tensor) -> torch.Tensor:
         """The storage slot of each level in ``level_ids``, making the levels not made yet."""
@@ -65,6 +74,10 @@ class LevelPool:
 
     def __getitem__(self, key: str) -> torch.Tensor:
         return self._fields[key]
+
+    def values(self, field: str, slots: torch.Tensor) -> torch.Tensor:
+        """``field`` of the level in each of ``slots`` (shape ``(len(slots), ...)``)."""
+        return self._fields[field].index_select(0, slots)
 
     def gather(self, field: str, slots: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """Per row, the flat per-level ``field`` of level ``slots[row]`` at ``index[row]`` (shape ``(rows, ...)``)."""

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+# The colours the grid and arena envs share, so that walls, floors, goals and agents look alike in every family.
+WALL_COLOUR = (40, 44, 52)
+FLOOR_COLOUR = (235, 235, 230)
+GOAL_COLOUR = (60, 180, 75)
+AGENT_COLOUR = (220, 50, 47)
 
 
 def pygame_module() -> Any:
@@ -74,28 +81,64 @@ class HumanWindow:
     """A pygame window that shows frames at a fixed rate and stays responsive to the OS.
 
     Nothing opens until the first ``show``, so envs that never render in ``human`` mode pay nothing.
+    Each env has a window of its own (``pygame.Window``), so several can be open, and closed in any
+    order; the display is shut when the last window rewardgym opened closes, if rewardgym started it.
+    On a Linux machine with no display (neither ``DISPLAY`` nor ``WAYLAND_DISPLAY``) and no
+    ``SDL_VIDEODRIVER`` chosen, SDL's ``dummy`` driver is used: SDL's own pick there, ``offscreen``,
+    opens the process's EGL display and terminates it on quit, under MuJoCo's renderers.
     """
+
+    _open = 0  # windows of this process that rewardgym opened and has not closed
+    _started_display = False  # whether rewardgym initialised pygame's display (and so shuts it)
 
     def __init__(self, title: str, fps: int):
         self.title = title
         self.fps = fps
-        self._screen = None
+        self._window = None
         self._clock = None
 
     def show(self, frame: np.ndarray) -> None:
         pygame = pygame_module()
         height, width = frame.shape[:2]
-        if self._screen is None or self._screen.get_size() != (width, height):
-            pygame.display.init()
-            pygame.display.set_caption(self.title)
-            self._screen = pygame.display.set_mode((width, height))
+        if self._window is None:
+            _start_display(pygame)
+            self._window = pygame.Window(self.title, (width, height))
             self._clock = pygame.time.Clock()
+            HumanWindow._open += 1
+        elif tuple(self._window.size) != (width, height):
+            self._window.size = (width, height)
         pygame.event.pump()
-        pygame.surfarray.blit_array(self._screen, np.transpose(frame, (1, 0, 2)))
-        pygame.display.flip()
+        pygame.surfarray.blit_array(self._window.get_surface(), np.transpose(frame, (1, 0, 2)))
+        self._window.flip()
         self._clock.tick(self.fps)
 
     def close(self) -> None:
-        if self._screen is not None:
+        if self._window is None:
+            return
+        self._window.destroy()
+        self._window = None
+        HumanWindow._open -= 1
+        if HumanWindow._open == 0 and HumanWindow._started_display:
             pygame_module().display.quit()
-            self._screen = None
+            HumanWindow._started_display = False
+
+
+def _headless() -> bool:
+    return sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+
+
+def _start_display(pygame: Any) -> None:
+    """Initialise pygame's display unless it is up (headless Linux: SDL's ``dummy`` video driver)."""
+    if pygame.display.get_init():
+        return
+    chosen = os.environ.get("SDL_VIDEODRIVER")
+    if _headless() and not chosen:
+        os.environ["SDL_VIDEODRIVER"] = "dummy"  # read by SDL when the display starts, then put back
+    try:
+        pygame.display.init()
+    finally:
+        if chosen is None:
+            os.environ.pop("SDL_VIDEODRIVER", None)
+        else:
+            os.environ["SDL_VIDEODRIVER"] = chosen
+    HumanWindow._started_display = True

@@ -98,6 +98,13 @@ def check_float(name: str, value: Any, low: float, high: float) -> float:
     return float(value)
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """A flag: Python's or numpy's bool (not an int that happens to be 0 or 1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a bool, got {_describe(value)}")
+    return bool(value)
+
+
 def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
     """One of a set of names."""
     if not isinstance(value, str) or value not in choices:

@@ -10,7 +10,8 @@ An env subclass writes only its own task, as batched torch code over ``num_envs`
 - ``_observe()``: the observation of every row;
 - optionally ``_step_info()`` (what happened this step, e.g. infractions) and ``_state_info()``
   (facts about the current state an agent may use, e.g. an action mask): extra info entries;
-- ``_draw(surface, row)``: a picture of one row.
+- ``_draw(surface, row)``: a picture of one row on a pygame surface (an env whose engine draws the
+  picture itself overrides ``render_frame(row)`` instead).
 
 This class adds, once for all envs: action validation, seeding with per-env random streams, the
 internal time limit, the three gymnasium autoreset modes, potential-based shaping terms, reward

@@ -10,7 +10,7 @@ from gymnasium import spaces
 
 from rewardgym.core import BatchRandom, TorchVectorEnv, rendering, single_env_class
 from rewardgym.core.random import MASK32, seed_keys
-from rewardgym.core.validation import check_float, check_int
+from rewardgym.core.validation import check_bool, check_float, check_int
 
 MAX_SIZE = 256
 SEA_COLOUR = (20, 60, 120)
@@ -98,16 +98,15 @@ class DeepSeaVector(TorchVectorEnv):
         **core: Any,
     ):
         size = check_int("size", size, 1, MAX_SIZE)
-        for name, flag in (("deterministic", deterministic), ("randomize_actions", randomize_actions)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise ValueError(f"{name} must be a bool, got {flag!r}")
+        deterministic = check_bool("deterministic", deterministic)
+        randomize_actions = check_bool("randomize_actions", randomize_actions)
         move_cost = check_float("unscaled_move_cost", unscaled_move_cost, 0.0, 1e3)
         if mapping_seed is not None:
             mapping_seed = check_int("mapping_seed", mapping_seed, 0, 2**63 - 1)
         super().__init__(num_envs, max_episode_steps=size if max_episode_steps is None else max_episode_steps, **core)
         self.size = size
-        self.deterministic = bool(deterministic)
-        self.randomize_actions = bool(randomize_actions)
+        self.deterministic = deterministic
+        self.randomize_actions = randomize_actions
         self.mapping_seed = mapping_seed
         self.move_cost = move_cost / size
         self.frame_size = (max(160, 480 // size * size),) * 2

@@ -9,14 +9,13 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv, rendering, single_env_class
+from rewardgym.core.rendering import AGENT_COLOUR, FLOOR_COLOUR
 from rewardgym.core.validation import check_choice, check_float
 from rewardgym.envs.point_mass import PointMass
 
 STARTS = ("random", "centre")
 PLACEMENT_TRIES = 32  # candidate (start, goal) pairs drawn per reset; the first far enough apart is used
-FLOOR_COLOUR = (235, 235, 230)
-GOAL_COLOUR = (160, 215, 165)  # drawn for people watching; the agent never sees it
-AGENT_COLOUR = (220, 50, 47)
+HIDDEN_GOAL_COLOUR = (160, 215, 165)  # paler than GOAL_COLOUR: drawn for people watching, the agent never sees it
 
 
 class HiddenGoalVector(TorchVectorEnv):
@@ -142,7 +141,8 @@ class HiddenGoalVector(TorchVectorEnv):
         scale = self.frame_size[0] / self.arena_size
         surface.fill(FLOOR_COLOUR)
         goal_x, goal_y = self.goal[row].tolist()
-        pygame.draw.circle(surface, GOAL_COLOUR, (goal_x * scale, goal_y * scale), max(2.0, self.goal_radius * scale))
+        goal_centre, goal_radius = (goal_x * scale, goal_y * scale), max(2.0, self.goal_radius * scale)
+        pygame.draw.circle(surface, HIDDEN_GOAL_COLOUR, goal_centre, goal_radius)
         x, y = self.position[row].tolist()
         pygame.draw.circle(surface, AGENT_COLOUR, (x * scale, y * scale), max(3.0, 0.1 * scale))
 

@@ -22,6 +22,7 @@ from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv, rendering, single_env_class
 from rewardgym.core.levels import LevelPool
+from rewardgym.core.rendering import AGENT_COLOUR, FLOOR_COLOUR, GOAL_COLOUR, WALL_COLOUR
 from rewardgym.core.validation import check_int
 from rewardgym.envs.maze.generation import bfs_distances
 
@@ -39,12 +40,8 @@ STAGES = 3  # fetch the key, open the door, reach the goal
 # + 4 × carrying.
 DOOR_OPEN_ENTRY, KEY_ENTRY, STATUS_ENTRY = 4, 8, 16
 
-WALL_COLOUR = (40, 44, 52)
-FLOOR_COLOUR = (235, 235, 230)
 VIEW_COLOUR = (250, 245, 200)
-GOAL_COLOUR = (60, 180, 75)
 KEY_COLOUR = (230, 170, 20)
-AGENT_COLOUR = (220, 50, 47)
 
 
 def observation_table() -> torch.Tensor:
@@ -247,7 +244,7 @@ class KeyDoorVector(TorchVectorEnv):
     # -- the task -----------------------------------------------------------------------------
 
     def _reset(self, rows: torch.Tensor) -> None:
-        self.level[rows] = self.levels.slots(self.levels.draw(self.random)[rows])
+        self.level[rows] = self.levels.draw_slots(self.random, rows)
         self.position = torch.where(rows, self._level_value("start"), self.position)
         self.heading = torch.where(rows, self._level_value("heading"), self.heading)
         self.key = torch.where(rows, self._level_value("key"), self.key)
@@ -258,7 +255,7 @@ class KeyDoorVector(TorchVectorEnv):
 
     def _level_value(self, field: str) -> torch.Tensor:
         """A per-level scalar ``field`` for each row."""
-        return self.levels[field].index_select(0, self.level)
+        return self.levels.values(field, self.level)
 
     def _transition(self, action: torch.Tensor) -> None:
         ahead = self.position + self._moves.index_select(0, self.heading)

@@ -16,7 +16,7 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import rendering, single_env_class
-from rewardgym.core.validation import check_int
+from rewardgym.core.validation import check_bool, check_int
 from rewardgym.envs.exploration.key_door import KeyDoorVector
 
 WATCH = 5
@@ -60,9 +60,7 @@ class NoisyTVVector(KeyDoorVector):
 
     def __init__(self, num_envs: int = 1, *, noise_dim: int = 16, tv: bool = True, **kwargs: Any):
         self.noise_dim = check_int("noise_dim", noise_dim, 1, 1024)
-        if not isinstance(tv, bool):
-            raise ValueError(f"tv must be a bool, got {tv!r}")
-        self.tv = tv
+        self.tv = check_bool("tv", tv)
         super().__init__(num_envs, **kwargs)
         self.screen = torch.zeros(self.num_envs, self.noise_dim, device=self.device)
         size = self.single_observation_space.shape[0] + self.noise_dim

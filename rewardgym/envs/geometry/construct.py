@@ -96,13 +96,14 @@ class ConstructVector(TorchVectorEnv):
     | name | reward per step |
     |---|---|
     | ``sparse`` (default) | +1 on success, else 0 |
-    | ``shaped`` / ``matched`` | sparse + γΦ(s') − Φ(s), Φ = fraction of goal objects built (best alternative) |
+    | ``shaped`` | sparse + γΦ(s') − Φ(s), Φ = fraction of goal objects built (best alternative) |
     | ``sar`` | sparse + shaping with Φ = mean over goal objects of 1 − min(1, r/0.25) (saturating, added) |
     | ``exp_mse`` | sparse + shaping with Φ = exp(−mean over goal objects of (r/0.25)²) |
 
     ``r`` is a goal object's residual: the largest parameter difference to the nearest object of
-    its kind, on the shown instance. ``info["reward_terms"]`` holds ``sparse`` and every shaping
-    term. Other info: ``action_mask``, ``invalid_action``, ``redundant_action``, ``level``.
+    its kind, on the shown instance. ``info["reward_terms"]`` holds ``sparse`` and the three shaping
+    terms: ``shaping_matched`` (the one ``shaped`` adds), ``shaping_sar`` and ``shaping_exp_mse``.
+    Other info: ``action_mask``, ``invalid_action``, ``redundant_action``, ``level``.
 
     ## Episode end
     Terminates on success; truncates after ``max_episode_steps`` (default ``3 × optimal length + 2``

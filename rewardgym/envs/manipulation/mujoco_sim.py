@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+# Before mujoco: importing mujoco_render sets MUJOCO_GL (unless the user did), read when mujoco is first imported.
+from rewardgym.envs.manipulation.mujoco_render import SceneRenderer
 from rewardgym.envs.manipulation.simulator import (
     CONTROL_PERIOD,
     FINGER_MAX,
@@ -36,9 +38,9 @@ from rewardgym.envs.manipulation.simulator import (
     panda_urdf,
 )
 
-os.environ.setdefault("MUJOCO_GL", "egl")  # headless offscreen rendering; read when mujoco is imported
-import mujoco  # noqa: E402
-from mujoco import rollout  # noqa: E402
+# isort: split
+import mujoco
+from mujoco import rollout
 
 #: MuJoCo's implicit integrator is stable at 4 ms (MuJoCo Playground's Panda uses 5 ms): 10 steps per control period.
 TIMESTEP = 0.004
@@ -144,7 +146,7 @@ class MujocoSimulator(Simulator):
         self._control = np.zeros((num_envs, SUBSTEPS, 4))  # held over the substeps
         self._states_out = np.empty((num_envs, SUBSTEPS, nstate))
         self._sensors_out = np.empty((num_envs, SUBSTEPS, self.model.nsensordata))
-        self._renderer: mujoco.Renderer | None = None
+        self._renderer = SceneRenderer(self.model)
 
     def reset(self, rows: np.ndarray, object_position: np.ndarray) -> None:
         self._state[rows] = self._start_state
@@ -166,26 +168,24 @@ class MujocoSimulator(Simulator):
         return self._reading.copy()
 
     def render(self, row: int, goal: np.ndarray, width: int, height: int) -> np.ndarray:
-        if self._renderer is None or (self._renderer.width, self._renderer.height) != (width, height):
-            self._renderer = mujoco.Renderer(self.model, height, width)
         data = self._datas[0]
         mujoco.mj_setState(self.model, data, self._state[row], FULL_STATE)
         mujoco.mj_forward(self.model, data)
         camera = mujoco.MjvCamera()
         camera.lookat[:] = (-0.15, 0.0, 0.1)
         camera.distance, camera.azimuth, camera.elevation = 1.5, 160.0, -30.0
-        self._renderer.update_scene(data, camera)
-        scene = self._renderer.scene
-        if scene.ngeom < scene.maxgeom:
-            mujoco.mjv_initGeom(scene.geoms[scene.ngeom], mujoco.mjtGeom.mjGEOM_SPHERE, np.array([0.02, 0.0, 0.0]),
-                                np.asarray(goal, dtype=np.float64), np.eye(3).ravel(), np.array([0.9, 0.2, 0.2, 0.6], np.float32))
-            scene.ngeom += 1
-        return self._renderer.render().copy()
+
+        def draw_goal(scene: mujoco.MjvScene) -> None:
+            if scene.ngeom < scene.maxgeom:
+                mujoco.mjv_initGeom(scene.geoms[scene.ngeom], mujoco.mjtGeom.mjGEOM_SPHERE, np.array([0.02, 0.0, 0.0]),
+                                    np.asarray(goal, dtype=np.float64), np.eye(3).ravel(),
+                                    np.array([0.9, 0.2, 0.2, 0.6], np.float32))
+                scene.ngeom += 1
+
+        return self._renderer.render(data, camera, width, height, draw_goal)
 
     def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        self._renderer.close()
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rewardgym.core import TorchVectorEnv
-from rewardgym.core.validation import check_choice, check_float
+from rewardgym.core import GoalConditioned, TorchVectorEnv
+from rewardgym.core.validation import check_bool, check_choice, check_float
 from rewardgym.envs.manipulation.simulator import FINGER_MAX, OBJECT_HALF_SIZE, READING, Simulator
 
 BACKENDS = ("mujoco", "pybullet")
@@ -58,7 +58,7 @@ def observation_vector(readings: np.ndarray, with_object: bool) -> np.ndarray:
     ], axis=1)
 
 
-class ManipulationVectorEnv(TorchVectorEnv):
+class ManipulationVectorEnv(GoalConditioned, TorchVectorEnv):
     """A Franka Panda moves its gripper (and maybe a cube) to a goal; subclasses name the task.
 
     Subclasses set ``with_object`` and ``block_gripper`` and implement ``_sample_goal``.
@@ -86,9 +86,7 @@ class ManipulationVectorEnv(TorchVectorEnv):
         self.backend = check_choice("backend", backend, BACKENDS)
         self.goal_range = check_float("goal_range", goal_range, 0.0, 0.15)
         self.distance_threshold = check_float("distance_threshold", distance_threshold, 1e-3, 0.5)
-        if not isinstance(terminate_on_success, (bool, np.bool_)):
-            raise ValueError(f"terminate_on_success must be a bool, got {terminate_on_success!r}")
-        self.terminate_on_success = bool(terminate_on_success)
+        self.terminate_on_success = check_bool("terminate_on_success", terminate_on_success)
         super().__init__(num_envs, max_episode_steps=max_episode_steps, **kwargs)
 
         self.sim = make_simulator(self.backend, self.num_envs, self.with_object)
@@ -160,26 +158,15 @@ class ManipulationVectorEnv(TorchVectorEnv):
     def _observe(self) -> dict[str, torch.Tensor]:
         return {"observation": self.observation, "achieved_goal": self.achieved_goal, "desired_goal": self.goal.clone()}
 
-    def compute_reward(self, achieved_goal: torch.Tensor, desired_goal: torch.Tensor, info: Any = None) -> torch.Tensor:
-        """The goal reward of any (batched) goals: sparse −(d > threshold) or dense −d.
-
-        Only the goal-only rewards can be relabelled; other reward choices raise ValueError.
-        """
-        distance = torch.linalg.vector_norm(achieved_goal - desired_goal, dim=-1)
-        if self.reward_name == "sparse":
-            return -(distance > self.distance_threshold).float()
-        if self.reward_name == "dense":
-            return -distance
-        raise ValueError(f"{self.name}: compute_reward needs reward='sparse' or 'dense', this env uses {self.reward_name!r}")
+    def _sparse_goal_reward(self, distance: torch.Tensor) -> torch.Tensor:
+        return -(distance > self.distance_threshold).float()  # −1 per step until within the threshold
 
     # -- drawing ------------------------------------------------------------------------------
 
-    def _draw(self, surface: Any, row: int) -> None:
-        import pygame
-
+    def render_frame(self, row: int = 0) -> np.ndarray:
+        """The engine's ``HxWx3 uint8`` picture of sub-env ``row``, the goal drawn as a red sphere."""
         width, height = self.frame_size
-        image = self.sim.render(row, self.goal[row].cpu().numpy().astype(np.float64), width, height)
-        surface.blit(pygame.surfarray.make_surface(image.swapaxes(0, 1)), (0, 0))
+        return self.sim.render(row, self.goal[row].cpu().numpy().astype(np.float64), width, height)
 
     def close_extras(self, **kwargs: Any) -> None:
         super().close_extras(**kwargs)

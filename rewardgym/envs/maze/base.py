@@ -10,13 +10,10 @@ import torch
 
 from rewardgym.core import TorchVectorEnv, rendering
 from rewardgym.core.levels import LevelPool
-from rewardgym.core.validation import check_choice, check_float, check_int
+from rewardgym.core.rendering import FLOOR_COLOUR, WALL_COLOUR
+from rewardgym.core.validation import check_bool, check_choice, check_float, check_int
 from rewardgym.envs.maze.generation import GENERATORS, make_maze_level
 
-WALL_COLOUR = (40, 44, 52)
-FLOOR_COLOUR = (235, 235, 230)
-GOAL_COLOUR = (60, 180, 75)
-AGENT_COLOUR = (220, 50, 47)
 FAR_COLOUR = np.array((68, 1, 84))  # heat map: far from the goal ...
 NEAR_COLOUR = np.array((253, 231, 37))  # ... and near it
 
@@ -58,8 +55,7 @@ class MazeVectorEnv(TorchVectorEnv):
         check_choice("generator", generator, GENERATORS)
         braid = check_float("braid", braid, 0.0, 1.0)
         min_distance = check_int("min_distance", 2 * size if min_distance is None else min_distance, 0)
-        if not isinstance(render_potential, bool):
-            raise ValueError(f"render_potential must be a bool, got {render_potential!r}")
+        render_potential = check_bool("render_potential", render_potential)
         if max_episode_steps is None:
             max_episode_steps = self.steps_per_size_squared * size**2
         super().__init__(num_envs, max_episode_steps=max_episode_steps, **core)
@@ -75,7 +71,7 @@ class MazeVectorEnv(TorchVectorEnv):
 
     def _new_levels(self, rows: torch.Tensor) -> None:
         """Give the masked rows the level their random stream picks."""
-        self.level[rows] = self.levels.slots(self.levels.draw(self.random)[rows])
+        self.level[rows] = self.levels.draw_slots(self.random, rows)
 
     def _at(self, field: str, square: torch.Tensor) -> torch.Tensor:
         """``field`` of each row's level at that row's flat square index (``square``: shape (num_envs, ...))."""
@@ -83,7 +79,7 @@ class MazeVectorEnv(TorchVectorEnv):
 
     def _level_value(self, field: str) -> torch.Tensor:
         """A per-level scalar ``field`` for each row."""
-        return self.levels[field][self.level]
+        return self.levels.values(field, self.level)
 
     # -- drawing ------------------------------------------------------------------------------
 

@@ -9,10 +9,13 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import single_env_class
+from rewardgym.core.rendering import AGENT_COLOUR, GOAL_COLOUR
 from rewardgym.core.validation import check_choice, check_int
-from rewardgym.envs.maze.base import AGENT_COLOUR, GOAL_COLOUR, MazeVectorEnv
+from rewardgym.envs.maze.base import MazeVectorEnv
 
 OBSERVATIONS = ("top_down", "egocentric")
+#: The actions in order (0 up, 1 right, 2 down, 3 left), as (row, column) steps on the grid.
+MOVES = ((-1, 0), (0, 1), (1, 0), (0, -1))
 
 
 class GridMazeVector(MazeVectorEnv):
@@ -64,7 +67,7 @@ class GridMazeVector(MazeVectorEnv):
             raise ValueError(f"view_size must be odd, got {view_size}")
         super().__init__(num_envs, size=size, **kwargs)
         grid = self.grid
-        self._moves = torch.tensor([-grid, 1, grid, -1], device=self.device)
+        self._moves = torch.tensor([d_row * grid + d_column for d_row, d_column in MOVES], device=self.device)
         self.position = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.goal = torch.zeros_like(self.position)
         self._scale = torch.ones(self.num_envs, device=self.device)

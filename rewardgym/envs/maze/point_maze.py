@@ -8,16 +8,17 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from rewardgym.core import single_env_class
+from rewardgym.core import GoalConditioned, single_env_class
+from rewardgym.core.rendering import AGENT_COLOUR, GOAL_COLOUR
 from rewardgym.core.validation import check_float
-from rewardgym.envs.maze.base import AGENT_COLOUR, GOAL_COLOUR, MazeVectorEnv
+from rewardgym.envs.maze.base import MazeVectorEnv
 from rewardgym.envs.point_mass import PointMass
 
 AGENT_HALF_SIZE = 0.2  # the point is an axis-aligned box this far from its centre on each side
 _EPS = 1e-4
 
 
-class PointMazeVector(MazeVectorEnv):
+class PointMazeVector(GoalConditioned, MazeVectorEnv):
     """A point mass (double integrator) in a maze of unit wall squares, goal-conditioned.
 
     Coordinates are in grid squares: ``x`` runs along columns, ``y`` along rows, square
@@ -163,17 +164,8 @@ class PointMazeVector(MazeVectorEnv):
         observation = torch.cat([self.position, self.velocity, walls.float()], dim=1)
         return {"observation": observation, "achieved_goal": self.position.clone(), "desired_goal": self.goal.clone()}
 
-    def compute_reward(self, achieved_goal: torch.Tensor, desired_goal: torch.Tensor, info: Any = None) -> torch.Tensor:
-        """The goal reward of any (batched) goals: sparse success or dense −distance.
-
-        Only the goal-only rewards can be relabelled; other reward choices raise ValueError.
-        """
-        distance = torch.linalg.vector_norm(achieved_goal - desired_goal, dim=-1)
-        if self.reward_name == "sparse":
-            return (distance <= self.goal_radius).float()
-        if self.reward_name == "dense":
-            return -distance
-        raise ValueError(f"{self.name}: compute_reward needs reward='sparse' or 'dense', this env uses {self.reward_name!r}")
+    def _sparse_goal_reward(self, distance: torch.Tensor) -> torch.Tensor:
+        return (distance <= self.goal_radius).float()
 
     # -- drawing ------------------------------------------------------------------------------
 
