@@ -45,7 +45,8 @@ def measure(env_id: str, rows: int) -> dict:
 
 def markdown(results: list[dict], rows: int, command: str) -> str:
     lines = ["# Floors and ceilings of every id", "", machine_line(), "",
-             f"One episode in each of {rows:,} fresh envs per policy, default arguments. `bound`: the highest trivial "
+             f"One episode in each of {rows:,} fresh envs per policy, default arguments (an env with more than 64 "
+             "constant actions tries each on 32 envs: `evaluation.floor_success`). `bound`: the highest trivial "
              "success the env's docstring allows (0.10 unless it states a figure and why).", "",
              "| id | uniform random | best constant action (rate) | constant actions | policies above the bound | bound "
              "| oracle | oracle − best floor | seconds |",

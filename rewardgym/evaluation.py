@@ -40,6 +40,8 @@ EVAL_ROWS = 256
 HELD_OUT_LEVELS = 10_000
 #: The most rows ``floor_success`` plays in one batch (envs with many constant actions take several).
 FLOOR_BATCH_ROWS = 8192
+#: Beyond this many constant actions, each is tried on ``FEW_CONSTANT_ROWS`` rows only.
+MANY_CONSTANTS, FEW_CONSTANT_ROWS = 64, 32
 #: Bootstrap resamples behind every interval.
 BOOTSTRAP_REPS = 5_000
 
@@ -90,17 +92,21 @@ def success_per_row(
 
 def floor_success(env_id: str, env_kwargs: dict[str, Any], seeds: Sequence[int],
                   device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    """Success ``(len(seeds),)`` of one episode per seed of each trivial policy, by name.
+    """Success of one episode per seed of each trivial policy, by name.
 
-    ``"random"`` is the uniform random policy; ``"constant <action>"`` each constant action of
-    ``constant_actions``, played in batches of at most ``FLOOR_BATCH_ROWS`` rows (a block of rows per
-    action, seeded ``seeds``).
+    ``"random"`` is the uniform random policy, over all ``seeds``; ``"constant <action>"`` each
+    constant action of ``constant_actions``, played in batches of at most ``FLOOR_BATCH_ROWS`` rows
+    (a block of rows per action). An env with more than ``MANY_CONSTANTS`` constant actions
+    (Construct's 1,984) tries each on the first ``FEW_CONSTANT_ROWS`` seeds only, so that its floors
+    cost minutes, not hours: each rate then has fewer rows than ``seeds``.
     """
     seeds = list(seeds)
     probe = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", **env_kwargs)
     constants = constant_actions(probe.single_action_space)
     probe.close()
     floors = {"random": success_per_row(env_id, env_kwargs, seeds, random_policy, device=device)[:, 0]}
+    if len(constants) > MANY_CONSTANTS:
+        seeds = seeds[:FEW_CONSTANT_ROWS]
     names = list(constants)
     per_batch = max(1, FLOOR_BATCH_ROWS // len(seeds))
     for first in range(0, len(names), per_batch):
