@@ -14,7 +14,6 @@ import csv
 import html
 import io
 import json
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import rewardgym  # noqa: E402
 from rewardgym.evaluation import iqm_interval, performance_profiles, probability_of_improvement  # noqa: E402
 from rewardgym.report.protocol import FAMILIES  # noqa: E402
-from rewardgym.throughput import machine_line  # noqa: E402
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
@@ -181,18 +178,18 @@ def all_normalised(results: Sequence[dict[str, Any]]) -> np.ndarray | None:
 
 
 def provenance(manifest: dict[str, Any], results: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Where and how the report was made: command, protocol, machine, versions, commit, wall time."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(rewardgym.__file__).parent, timeout=10).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
-    minutes = sum(r.get("train_and_eval_seconds", 0.0) for r in results) / 60
+    """Where and how the report was made: command, protocol, machine, versions, commit, wall time.
+
+    The machine and commit are those each entry was trained on (a resumed report may span several).
+    """
+    trained = [r for r in results if "skipped" not in r]
+    minutes = sum(r.get("train_and_eval_seconds", 0.0) for r in trained) / 60
     protocol = manifest["protocol"]
     return [("command", manifest.get("command") or "–"),
             ("protocol", f"{protocol['name']} v{protocol['version']}: {protocol['seeds']} seeds, "
                          f"{protocol['eval_rows']} evaluation envs per seed"),
-            ("machine", machine_line()), ("rewardgym commit", commit),
+            ("machine", "; ".join(sorted({r.get("machine", "not recorded") for r in trained})) or "–"),
+            ("rewardgym commit", ", ".join(sorted({r.get("commit", "not recorded") for r in trained})) or "–"),
             ("wall time", f"{minutes:.1f} minutes of training and evaluation")]
 
 
@@ -261,7 +258,9 @@ def write_report(out: Path) -> Path:
         if any(r["family"] == family and "skipped" not in r for r in results):
             images.append((f"{family}: success per entry (bars: IQM, 95% CI), best floor and oracle",
                            family_chart(results, family)))
-            images.append((f"{family}: training success rate (median over seeds, IQR band)",
+            images.append((f"{family}: training success rate — the share of the episodes ending in each rollout "
+                           "that succeeded, with the stochastic policy (median over seeds, IQR band); early on only "
+                           "short episodes have ended, so the first points overstate success",
                            curves_chart(results, family)))
     everything = all_normalised(results)
     if everything is not None:

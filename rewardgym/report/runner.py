@@ -5,7 +5,7 @@ A report directory holds:
     report.json                  the method, the protocol (name, version, entries) and the command
     <entry>/runs/                the entry's run directories (one per seed), ordinary runs for eval/render
     <entry>/reference.json       the floors and the oracle's success on the entry's evaluation configuration
-    <entry>/result.json          per seed: success, normalised score; the training curve; wall time
+    <entry>/result.json          per seed: success, normalised score; the training curve; wall time, commit, machine
 
 An entry with a ``result.json`` is finished and never redone; a killed report rerun with the same
 command resumes the unfinished entry from its runs' checkpoints.
@@ -14,6 +14,7 @@ command resumes the unfinished entry from its runs' checkpoints.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,11 +23,13 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+import rewardgym
 from rewardgym.agents import fast_ppo_run, training
 from rewardgym.agents.fast_ppo import env_seeds
 from rewardgym.agents.training import RunConfig
 from rewardgym.evaluation import EVAL_RESTART, floor_success, held_out_kwargs, normalised_score, oracle_success
 from rewardgym.report.protocol import Entry, Method, Protocol
+from rewardgym.throughput import machine_line
 
 #: Fresh envs (one episode each) on which an entry's floors and oracle are measured.
 REFERENCE_ROWS = 256
@@ -96,9 +99,19 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
         "floors": reference["floors"], "best_floor": best_floor, "oracle": oracle,
         "normalised": [float(normalised_score(s, best_floor, oracle)) for s in success] if normalisable else None,
         "curve": training_curve(folder / "runs", seeds, entry.steps),
+        "commit": git_commit(), "machine": machine_line(),
     })
     _write_json(done, result)
     return result
+
+
+def git_commit() -> str:
+    """The short commit of the rewardgym checkout running this (``"unknown"`` outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(rewardgym.__file__).parent, timeout=10).stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def _run_config(method: Method, entry: Entry) -> RunConfig:
