@@ -14,6 +14,7 @@ command resumes the unfinished entry from its runs' checkpoints.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from dataclasses import asdict
@@ -54,14 +55,16 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
                                                         "seeds": protocol.seeds, "eval_rows": protocol.eval_rows,
                                                         "entries": [asdict(e) for e in protocol.entries]}}
     saved = out / "report.json"
+    manifest["command"] = command
     if saved.exists():
         previous = json.loads(saved.read_text())
-        if {key: previous[key] for key in manifest} != manifest:
+        if previous["method"] != manifest["method"] or previous["protocol"]["name"] != protocol.name:
             raise ValueError(f"{out} holds a report of another method or protocol; choose another --out")
-        manifest["command"] = previous.get("command", command)
-    else:
-        manifest["command"] = command
-        _write_json(saved, manifest)
+        for slug in changed_entries(previous["protocol"], manifest["protocol"]):
+            shutil.rmtree(out / slug, ignore_errors=True)
+        if previous["protocol"] == manifest["protocol"]:
+            manifest["command"] = previous.get("command", command)
+    _write_json(saved, manifest)
 
     results = []
     columns = [TextColumn(f"report {method.label} ({protocol.name})"), BarColumn(), MofNCompleteColumn(),
@@ -73,6 +76,21 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
             results.append(entry_result(method, protocol, entry, out / entry.slug, device))
             progress.advance(task)
     return results
+
+
+def changed_entries(previous: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The entry folders a report of protocol ``previous`` holds that do not belong to ``current``:
+    entries it dropped or changed (every entry, if the seeds or evaluation envs changed).
+
+    A new version of a protocol thus redoes only what it changed: an entry defined exactly as
+    before gives exactly the same result (same seeds, same code path), so it is kept.
+    """
+    def by_slug(protocol: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {Entry(**entry).slug: entry for entry in protocol["entries"]}
+
+    before, after = by_slug(previous), by_slug(current)
+    same_evaluation = all(previous[key] == current[key] for key in ("seeds", "eval_rows"))
+    return [slug for slug, entry in before.items() if not same_evaluation or after.get(slug) != entry]
 
 
 def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path, device: str = "cpu") -> dict[str, Any]:

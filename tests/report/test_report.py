@@ -84,6 +84,31 @@ def test_a_killed_report_resumes_without_redoing_finished_entries(tmp_path, monk
         run_report(Method(reward="shaped"), protocol, tmp_path / "out", progress_bar=False)
 
 
+def test_a_new_protocol_version_redoes_only_the_entries_it_changed(tmp_path, monkeypatch):
+    two = {**TINY, "entries": TINY["entries"][:2]}
+    trained = []
+    real = runner_module.train_and_evaluate
+
+    def counting(method, entry, *args, **kwargs):
+        trained.append(entry.name)
+        return real(method, entry, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_and_evaluate", counting)
+    run_report(Method(), load_protocol(write_protocol(tmp_path, two)), tmp_path / "out", progress_bar=False)
+    kept = (tmp_path / "out" / "GridMaze_size_5" / "result.json").read_text()
+    changed = {**two["entries"][0], "env_kwargs": {"size": 4, "mapping_seed": 0}}
+    version_2 = {**two, "version": 2, "entries": [changed, two["entries"][1]]}
+    results = run_report(Method(), load_protocol(write_protocol(tmp_path, version_2)), tmp_path / "out",
+                         progress_bar=False)
+    assert trained == ["DeepSea N=4", "GridMaze size 5", "DeepSea N=4"]
+    assert (tmp_path / "out" / "GridMaze_size_5" / "result.json").read_text() == kept
+    assert results[0]["env_kwargs"] == {"size": 4, "mapping_seed": 0}
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["protocol"]["version"] == 2
+    more_seeds = {**version_2, "version": 3, "seeds": 3}
+    run_report(Method(), load_protocol(write_protocol(tmp_path, more_seeds)), tmp_path / "out", progress_bar=False)
+    assert trained[3:] == ["DeepSea N=4", "GridMaze size 5"]
+
+
 def test_two_reports_compare_with_the_probability_of_improvement(tiny_report, tmp_path):
     tmp, count_report = tiny_report
     protocol = load_protocol(tmp / "protocol.yaml")
