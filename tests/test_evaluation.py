@@ -36,13 +36,13 @@ class ShortWins(TorchVectorEnv):
     def _reset(self, rows: torch.Tensor) -> None:
         self.short = torch.where(rows, self.random.uniform(1)[:, 0] < SHORT_CHANCE, self.short)
 
-    def _transition(self, action: torch.Tensor) -> None:
-        pass
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {}
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.short
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _reward_terms(self, success: torch.Tensor, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"sparse": success.float()}
 
     def _potentials(self) -> dict[str, torch.Tensor]:

@@ -56,12 +56,12 @@ def grid_maze_mdp(envs: TorchVectorEnv, row: int = 0) -> TabularMDP:
     """The MDP of the level that row ``row`` of a reset GridMaze vector env is playing.
 
     States are the free squares of the level (in flat-index order), actions the env's four moves.
-    Everything comes from running the env's own code with the agent placed on each square in turn:
-    ``_transition`` for the moves (a move into a wall stays), ``_success`` for the terminal goal,
-    the ``sparse`` reward term for ``R(s, a, s') = sparse(s')`` (1 on arriving at the goal),
-    ``_observe`` and ``current_potentials`` for the observations and the geodesic and euclidean Φ.
-    The env's ``position`` is saved first and put back afterwards, so the env is left as it was;
-    other rows are stepped along but restored too, and no random stream is drawn from.
+    Everything comes from the env itself, through its state API: the agent is placed on each
+    square in turn (``set_state``), which gives that square's observation and potentials; each
+    action is then stepped from it, which gives the next square (a move into a wall stays) and,
+    on arriving, the success signal (the terminal goal) and the ``sparse`` reward term
+    ``R(s, a, s') = sparse(s')``. The env's state is saved first and put back afterwards, so the
+    env (every row of it) is left as it was.
     """
     env = envs.unwrapped
     if not isinstance(env, GridMazeVector):
@@ -73,29 +73,29 @@ def grid_maze_mdp(envs: TorchVectorEnv, row: int = 0) -> TabularMDP:
     state_of = {square: state for state, square in enumerate(squares)}
     num_states, num_actions = len(squares), int(env.single_action_space.n)
 
-    observations, terminal, arrival_reward, next_state = [], [], [], []
-    potentials: dict[str, list[Tensor]] = {name: [] for name in env.potentials}
-    saved = env.position
-
-    def place(square: int) -> None:
-        env.position = saved.clone()
-        env.position[row] = square
-
+    saved = env.get_state()
+    fresh = saved[row]  # the row's state at the start of an episode, placed on each square below
+    fresh.tensors["core.elapsed"].zero_()
+    fresh.tensors["core.needs_reset"].zero_()
+    observations, potentials = [], {name: [] for name in env.potentials}
+    terminal, arrival_reward = [False] * num_states, [0.0] * num_states
+    next_state = []
     try:
         for square in squares:
-            place(square)
-            observations.append(env._observe()[row].clone())
-            success = env._success()
-            terminal.append(bool(success[row]))
-            arrival_reward.append(float(env._reward_terms(success)["sparse"][row]))
+            fresh.tensors["task.position"].fill_(square)
+            observation, _ = env.set_state(fresh, rows=[row])
+            observations.append(observation[row].clone())
             for name, value in env.current_potentials().items():
                 potentials[name].append(value[row])
             for action in range(num_actions):
-                place(square)
-                env._transition(torch.full((env.num_envs,), action, device=env.device))
-                next_state.append(state_of[int(env.position[row])])
+                env.set_state(fresh, rows=[row])
+                _, _, _, _, info = env.step(torch.full((env.num_envs,), action, device=env.device))
+                arrived = state_of[int(env.get_state().tensors["task.position"][row])]
+                next_state.append(arrived)
+                terminal[arrived] = bool(info["success"][row])
+                arrival_reward[arrived] = float(info["reward_terms"]["sparse"][row])
     finally:
-        env.position = saved
+        env.set_state(saved)
 
     float64 = {"dtype": torch.float64, "device": env.device}
     terminal_t = torch.tensor(terminal, device=env.device)

@@ -23,7 +23,7 @@ class LevelPool:
     """Levels ``start_level .. start_level + num_levels - 1``, stored in the order they were made.
 
     ``draw(random)`` picks a level id per row; ``slots(level_ids)`` makes what is missing and
-    returns where each level is stored; ``draw_slots(random, rows)`` does both for the rows that
+    returns where each level is stored, ``ids(slots)`` the other way; ``draw_slots(random, rows)`` does both for the rows that
     start an episode; ``pool[field]`` is a ``(levels made, ...)`` tensor of one field, indexed by
     slot, and ``values(field, slots)`` its entries for a batch of slots. Disjoint ranges of level
     ids (``start_level``) give disjoint level sets: train on ``[0, n)``, test on ``[n, n + k)``.
@@ -38,6 +38,7 @@ class LevelPool:
         self.device = device
         self._make_level = make_level
         self._slot_of = torch.full((self.num_levels,), -1, dtype=torch.int64)  # by level id − start_level
+        self._id_of = torch.zeros(0, dtype=torch.int64, device=device)  # by slot
         self._count = 0
         self._fields: dict[str, torch.Tensor] = {}
 
@@ -53,12 +54,25 @@ class LevelPool:
         return self.slots(self.draw(random)[rows])
 
     def slots(self, level_ids: torch.Tensor) -> torch.Tensor:
-        """The storage slot of each level in ``level_ids``, making the levels not made yet."""
+        """The storage slot of each level in ``level_ids``, making the levels not made yet.
+
+        Raises ``ValueError`` for an id outside the pool's range.
+        """
         index = level_ids.cpu() - self.start_level
-        for missing in torch.unique(index[self._slot_of[index] < 0]).tolist():
-            self._store(self._make_level(self.start_level + missing))
-            self._slot_of[missing] = self._count - 1
+        if len(index) and (int(index.min()) < 0 or int(index.max()) >= self.num_levels):
+            raise ValueError(f"level ids must lie in [{self.start_level}, {self.start_level + self.num_levels}), "
+                             f"got {level_ids.tolist()}")
+        missing = torch.unique(index[self._slot_of[index] < 0])
+        for level in missing.tolist():
+            self._store(self._make_level(self.start_level + level))
+            self._slot_of[level] = self._count - 1
+        if len(missing):
+            self._id_of = torch.cat([self._id_of, (missing + self.start_level).to(self.device)])
         return self._slot_of[index].to(self.device)
+
+    def ids(self, slots: torch.Tensor) -> torch.Tensor:
+        """The level id stored in each of ``slots``."""
+        return self._id_of.index_select(0, slots)
 
     def _store(self, level: dict[str, np.ndarray]) -> None:
         for key, value in level.items():

@@ -15,6 +15,7 @@ import torch
 from gymnasium.vector import AutoresetMode
 
 from rewardgym.core import rendering
+from rewardgym.core.state import EnvState
 from rewardgym.core.validation import as_action_tensor
 from rewardgym.core.vector_env import TorchVectorEnv
 
@@ -81,9 +82,19 @@ class SingleEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         batch = as_action_tensor(action, self.action_space, None, torch.device("cpu"), self.vector.name)
-        observation, reward, terminated, truncated, info = self.vector.step(batch.unsqueeze(0))
+        observation, reward, terminated, truncated, info = self.vector.step_validated(batch.unsqueeze(0))
         self._render_human()
         return first_row(observation), float(reward[0]), bool(terminated[0]), bool(truncated[0]), first_row(info)
+
+    def get_state(self) -> EnvState:
+        """The env's whole state, an ``EnvState`` of one row (see ``TorchVectorEnv.get_state``)."""
+        return self.vector.get_state()
+
+    def set_state(self, state: EnvState) -> tuple[Any, dict]:
+        """Restore a one-row ``EnvState`` (this env's, or one row of a batch: ``batch_state[i]``);
+        returns the observation and info of the restored state, as ``reset`` does."""
+        observation, info = self.vector.set_state(state)
+        return first_row(observation), first_row(info)
 
     def render(self) -> np.ndarray | None:
         if self.render_mode == "rgb_array":

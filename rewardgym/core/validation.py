@@ -143,3 +143,26 @@ def as_reset_mask(mask: Any, num_envs: int, device: torch.device) -> torch.Tenso
     if not bool(mask.any()):
         raise ValueError("options['reset_mask'] must contain at least one True value")
     return mask
+
+
+def as_rows(rows: Any, num_envs: int, device: torch.device) -> torch.Tensor:
+    """Row indices (int64 tensor on ``device``) from None (every row), a bool mask of ``num_envs``, or
+    distinct indices in ``[0, num_envs)`` (a sequence, numpy array or tensor)."""
+    if rows is None:
+        return torch.arange(num_envs, device=device)
+    if isinstance(rows, (int, np.integer)) and not isinstance(rows, bool):
+        rows = [rows]
+    try:
+        index = torch.as_tensor(np.asarray(rows.cpu() if isinstance(rows, torch.Tensor) else rows))
+    except (TypeError, ValueError, RuntimeError):
+        index = None
+    if index is not None and index.dtype == torch.bool and tuple(index.shape) == (num_envs,):
+        return index.nonzero().squeeze(1).to(device)
+    if index is None or index.dim() != 1 or index.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise ValueError(f"rows must be None, a bool mask of shape ({num_envs},) or a 1-d sequence of row indices, "
+                         f"got {_describe(rows)}")
+    if len(index) and (int(index.min()) < 0 or int(index.max()) >= num_envs):
+        raise ValueError(f"rows must lie in [0, {num_envs}), got {index.tolist()}")
+    if len(torch.unique(index)) != len(index):
+        raise ValueError(f"rows must not repeat, got {index.tolist()}")
+    return index.long().to(device)

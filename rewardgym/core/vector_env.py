@@ -3,19 +3,24 @@
 An env subclass writes only its own task, as batched torch code over ``num_envs`` rows:
 
 - ``_reset(rows)``: draw a fresh start state for the rows of the bool mask ``rows``;
-- ``_transition(action)``: advance every row by one step;
-- ``_success()``: the task's success signal per row (bool);
-- ``_reward_terms(success)``: the env's own reward channels (at least ``"sparse"``);
+- ``_transition(action)``: advance every row by one step, returning the facts about the step that
+  the next state alone does not show (e.g. "the diver moved right"), by name (``{}`` if none);
+- ``_success(transition)``: the task's success signal per row (bool);
+- ``_reward_terms(success, transition)``: the env's own reward channels (at least ``"sparse"``);
 - ``_potentials()``: every task potential Φ it defines, by name;
 - ``_observe()``: the observation of every row;
-- optionally ``_step_info()`` (what happened this step, e.g. infractions) and ``_state_info()``
+- ``state_fields``: the names of the attributes (batched tensors) that hold the task's state, so
+  ``get_state()``/``set_state()`` cover it (``level_slots`` marks those holding level-pool slots,
+  ``state_parts`` objects of batched tensors such as driving's vehicles); an env with state
+  elsewhere (a physics engine) overrides ``_task_state()``/``_load_task_state()``;
+- optionally ``_step_info(transition)`` (what happened this step, e.g. infractions) and ``_state_info()``
   (facts about the current state an agent may use, e.g. an action mask): extra info entries;
 - ``_draw(surface, row)``: a picture of one row on a pygame surface (an env whose engine draws the
   picture itself overrides ``render_frame(row)`` instead).
 
 This class adds, once for all envs: action validation, seeding with per-env random streams, the
 internal time limit, the three gymnasium autoreset modes, potential-based shaping terms, reward
-selection, the info conventions and rendering.
+selection, the info conventions, explicit state (``get_state``/``set_state``) and rendering.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from gymnasium.vector.utils import batch_space
 
 from rewardgym.core import rendering
 from rewardgym.core.random import MASK32, BatchRandom, seed_keys
+from rewardgym.core.state import EnvState
 from rewardgym.core.validation import (
     as_action_tensor,
     as_reset_mask,
+    as_rows,
     check_choice,
     check_float,
     check_int,
@@ -45,6 +52,10 @@ MAX_NUM_ENVS = 2**24
 Tensor = torch.Tensor
 RewardTerms = dict[str, Tensor]
 RewardFunction = Callable[[Mapping[str, Tensor]], Tensor]
+Transition = dict[str, Tensor]
+#: Constructor arguments that do not change what a state means (they are left out of its signature).
+STATELESS_ARGUMENTS = frozenset({"num_envs", "device", "autoreset_mode", "render_mode", "max_episode_steps",
+                                 "reward", "gamma"})
 
 
 def potential_shaping(phi_before: Tensor, phi_after: Tensor, terminated: Tensor, gamma: float) -> Tensor:
@@ -103,6 +114,22 @@ class TorchVectorEnv(VectorEnv):
     extra_rewards: ClassVar[dict[str, RewardFunction]] = {}
     #: Pixel size (width, height) of one rendered frame.
     frame_size: ClassVar[tuple[int, int]] = (400, 400)
+    #: The attributes (batched tensors, one row per sub-env) that hold the task's state.
+    state_fields: ClassVar[tuple[str, ...]] = ()
+    #: Attributes holding level-pool slots, by the name of their ``LevelPool`` attribute: the state
+    #: keeps level ids instead, since slots depend on the order levels were made.
+    level_slots: ClassVar[dict[str, str]] = {}
+    #: Attributes holding part of the state as an object of batched tensors, with ``tensors()`` (them,
+    #: by name) and ``load_rows(rows, tensors)``; the state holds them as ``<attribute>.<name>``.
+    state_parts: ClassVar[tuple[str, ...]] = ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> TorchVectorEnv:
+        env = super().__new__(cls)
+        # The task's constructor arguments, recorded before __init__ runs: they sign its states.
+        arguments = {**cls.argument_defaults(), **kwargs}
+        env._state_signature = tuple(sorted((name, repr(value)) for name, value in arguments.items()
+                                            if name not in STATELESS_ARGUMENTS))
+        return env
 
     def __init__(
         self,
@@ -147,13 +174,13 @@ class TorchVectorEnv(VectorEnv):
     def _reset(self, rows: Tensor) -> None:
         raise NotImplementedError
 
-    def _transition(self, action: Tensor) -> None:
+    def _transition(self, action: Tensor) -> Transition:
         raise NotImplementedError
 
-    def _success(self) -> Tensor:
+    def _success(self, transition: Transition) -> Tensor:
         raise NotImplementedError
 
-    def _reward_terms(self, success: Tensor) -> RewardTerms:
+    def _reward_terms(self, success: Tensor, transition: Transition) -> RewardTerms:
         return {"sparse": success.to(torch.float32)}
 
     def _potentials(self) -> dict[str, Tensor]:
@@ -165,7 +192,7 @@ class TorchVectorEnv(VectorEnv):
     def _draw(self, surface: Any, row: int) -> None:
         raise NotImplementedError
 
-    def _step_info(self) -> dict[str, Tensor]:
+    def _step_info(self, transition: Transition) -> dict[str, Tensor]:
         """Extra info about this step's outcome, read before any autoreset (e.g. infractions)."""
         return {}
 
@@ -260,24 +287,17 @@ class TorchVectorEnv(VectorEnv):
 
     def step(self, actions: Any) -> tuple[Any, Tensor, Tensor, Tensor, dict[str, Any]]:
         """Advance every row by one step; see the class docstring for what comes back."""
+        return self.step_validated(as_action_tensor(actions, self.single_action_space, self.num_envs, self.device,
+                                                    self.name))
+
+    def step_validated(self, action: Tensor) -> tuple[Any, Tensor, Tensor, Tensor, dict[str, Any]]:
+        """``step`` for actions already validated by ``as_action_tensor`` (a tensor on ``device``,
+        Discrete actions counted from 0): what ``SingleEnv`` calls, so one action is checked once."""
         if not self._was_reset:
             raise error.ResetNeeded(f"{self.name}: call reset() before step()")
-        action = as_action_tensor(actions, self.single_action_space, self.num_envs, self.device, self.name)
-
-        self.random.start(self.episode, self.elapsed)
-        self._transition(action)
-        self.elapsed = self.elapsed + 1  # a new tensor: the random streams hold the old one as their address
-        success = self._success()
-        terminated = self._terminated(success)
-        truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
-
-        terms = self._reward_terms(success)
-        phi = self._potentials()
-        for name, value in phi.items():
-            terms[f"shaping_{name}"] = potential_shaping(self._phi[name], value, terminated, self.gamma)
-        self._phi = phi
+        success, terminated, truncated, terms, transition = self._advance(action)
         reward = self._compute_reward(terms)
-        outcome = {"success": success, "reward_terms": terms, **self._step_info()}
+        outcome = {"success": success, "reward_terms": terms, **self._step_info(transition)}
 
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             # Rows that ended last step are reset now, and this step does not count for them.
@@ -310,6 +330,26 @@ class TorchVectorEnv(VectorEnv):
         self._render_human()
         return observation, reward, terminated, truncated, info
 
+    def _advance(self, action: Tensor) -> tuple[Tensor, Tensor, Tensor, RewardTerms, Transition]:
+        """The per-step core every row runs: the transition, success, ends, reward channels and Φ.
+
+        Pure tensor code with static shapes and no host synchronisation, so it compiles as one
+        graph (``torch.compile(env._advance, fullgraph=True)``; ``tests/core/test_compile.py``).
+        Returns ``(success, terminated, truncated, reward terms, transition facts)``.
+        """
+        self.random.start(self.episode, self.elapsed)
+        transition = self._transition(action)
+        self.elapsed = self.elapsed + 1  # a new tensor: the random streams hold the old one as their address
+        success = self._success(transition)
+        terminated = self._terminated(success)
+        truncated = (self.elapsed >= self.max_episode_steps) & ~terminated
+        terms = self._reward_terms(success, transition)
+        phi = self._potentials()
+        for name, value in phi.items():
+            terms[f"shaping_{name}"] = potential_shaping(self._phi[name], value, terminated, self.gamma)
+        self._phi = phi
+        return success, terminated, truncated, terms, transition
+
     def _reset_rows(self, rows: Tensor) -> None:
         """Start a new episode in the masked rows: counters, random streams, task state, Φ."""
         self.episode = torch.where(rows, self.episode + 1, self.episode)
@@ -328,6 +368,86 @@ class TorchVectorEnv(VectorEnv):
                 f"got {type(reward).__name__} {getattr(reward, 'shape', '')}"
             )
         return reward.to(torch.float32)
+
+    # -- explicit state -----------------------------------------------------------------------
+
+    def get_state(self) -> EnvState:
+        """The whole state of every row: a copy, unaffected by later steps (see ``EnvState``)."""
+        if not self._was_reset:
+            raise error.ResetNeeded(f"{self.name}: call reset() before get_state()")
+        tensors = {"core.random_keys": self.random.keys, "core.episode": self.episode, "core.elapsed": self.elapsed,
+                   "core.needs_reset": self._needs_reset,
+                   **{f"core.phi.{name}": value for name, value in self._phi.items()},
+                   **{f"task.{name}": value for name, value in self._task_state().items()}}
+        return EnvState(type(self).__qualname__, self._state_signature,
+                        {name: value.detach().clone() for name, value in tensors.items()})
+
+    def set_state(self, state: EnvState, rows: Any = None) -> tuple[Tensor | dict[str, Tensor], dict[str, Any]]:
+        """Put ``state`` into the given rows (all rows by default), one state row per env row, and
+        return the observation and info of every row's current state, as ``reset`` does.
+
+        ``rows``: row indices (a sequence or int tensor, no repeats) or a bool mask of ``num_envs``.
+        Raises ``ValueError`` for a state of another env or configuration, missing or extra
+        entries, entries of the wrong shape or dtype, or rows out of range.
+        """
+        if not isinstance(state, EnvState):
+            raise ValueError(f"{self.name}: set_state expects an EnvState (from get_state()), got {type(state).__name__}")
+        if (state.env, state.signature) != (type(self).__qualname__, self._state_signature):
+            raise ValueError(f"{self.name}: the state belongs to {state.env} with arguments {dict(state.signature)}, "
+                             f"not to this {type(self).__qualname__} with {dict(self._state_signature)}")
+        index = as_rows(rows, self.num_envs, self.device)
+        if len(state) != len(index):
+            raise ValueError(f"{self.name}: the state has {len(state)} rows but {len(index)} rows are to be set")
+        if not self._was_reset:
+            self.reset(seed=0)  # makes every tensor exist; rows not set keep seed 0's start
+        current = self.get_state().tensors
+        if set(current) != set(state.tensors):
+            raise ValueError(f"{self.name}: the state's entries {sorted(state.tensors)} are not this env's "
+                             f"{sorted(current)}")
+        values = {}
+        for name, value in state.tensors.items():
+            expected = current[name]
+            if value.shape[1:] != expected.shape[1:] or value.dtype != expected.dtype:
+                raise ValueError(f"{self.name}: state entry {name!r} should be {expected.dtype} of shape "
+                                 f"(rows, {', '.join(map(str, expected.shape[1:]))}), got {value.dtype} "
+                                 f"{tuple(value.shape)}")
+            values[name] = value.to(self.device)
+
+        def put(tensor: Tensor, value: Tensor) -> Tensor:
+            tensor = tensor.clone()
+            tensor[index] = value
+            return tensor
+
+        self.random.keys = put(self.random.keys, values.pop("core.random_keys"))
+        self.episode = put(self.episode, values.pop("core.episode"))
+        self.elapsed = put(self.elapsed, values.pop("core.elapsed"))
+        self._needs_reset = put(self._needs_reset, values.pop("core.needs_reset"))
+        self._phi = {name: put(self._phi[name], values.pop(f"core.phi.{name}")) for name in self._phi}
+        self._load_task_state({name.removeprefix("task."): value for name, value in values.items()}, index)
+        return self._observe(), self._state_info()
+
+    def _task_state(self) -> dict[str, Tensor]:
+        """The task's state entries: ``state_fields`` (level slots replaced by level ids) and ``state_parts``."""
+        state = {name: getattr(self, name) for name in self.state_fields}
+        for name, pool in self.level_slots.items():
+            state[name] = getattr(self, pool).ids(state[name])
+        for part in self.state_parts:
+            state.update({f"{part}.{name}": value for name, value in getattr(self, part).tensors().items()})
+        return state
+
+    def _load_task_state(self, values: dict[str, Tensor], rows: Tensor) -> None:
+        """Write ``values`` (entries of ``_task_state``, one row per index of ``rows``) into those rows."""
+        for name in self.state_fields:
+            value = values[name]
+            if name in self.level_slots:
+                value = getattr(self, self.level_slots[name]).slots(value)
+            tensor = getattr(self, name).clone()
+            tensor[rows] = value
+            setattr(self, name, tensor)
+        for part in self.state_parts:
+            prefix = f"{part}."
+            getattr(self, part).load_rows(rows, {name.removeprefix(prefix): value for name, value in values.items()
+                                                 if name.startswith(prefix)})
 
     # -- rendering ----------------------------------------------------------------------------
 

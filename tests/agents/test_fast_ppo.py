@@ -34,16 +34,15 @@ class ContextualBandit(TorchVectorEnv):
         super().__init__(num_envs, max_episode_steps=1, **kwargs)
         self._set_spaces(spaces.Box(0, 1, (4,), np.float32), spaces.Discrete(4))
         self.context = torch.zeros(num_envs, dtype=torch.int64)
-        self.correct = torch.zeros(num_envs, dtype=torch.bool)
 
     def _reset(self, rows: torch.Tensor) -> None:
         self.context = torch.where(rows, self.random.integers(4, 1)[:, 0], self.context)
 
-    def _transition(self, action: torch.Tensor) -> None:
-        self.correct = action == self.context
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"correct": action == self.context}
 
-    def _success(self) -> torch.Tensor:
-        return self.correct
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
+        return transition["correct"]
 
     def _terminated(self, success: torch.Tensor) -> torch.Tensor:
         return torch.ones_like(success)
@@ -74,13 +73,14 @@ class StopOrWait(TorchVectorEnv):
         self.stopped = self.stopped & ~rows
         self.marker = torch.where(rows, self.random.uniform(1)[:, 0], self.marker)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         self.stopped = action == 1
+        return {}
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.stopped
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _reward_terms(self, success: torch.Tensor, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"sparse": torch.where(success, 1.0, 0.1)}
 
     def _potentials(self) -> dict[str, torch.Tensor]:
@@ -252,8 +252,8 @@ class PairBandit(ContextualBandit):
         super().__init__(num_envs, **kwargs)
         self._set_spaces(self.single_observation_space, spaces.MultiDiscrete([4, 4]))
 
-    def _transition(self, action: torch.Tensor) -> None:
-        self.correct = (action[:, 0] == self.context) & (action[:, 1] == 3 - self.context)
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"correct": (action[:, 0] == self.context) & (action[:, 1] == 3 - self.context)}
 
 
 def test_learns_a_multi_discrete_bandit():

@@ -60,23 +60,28 @@ def test_deep_sea_oracle_undoes_each_rows_action_mapping():
 
 def fewest_actions_by_search(env_id: str, **kwargs) -> int:
     """Fewest actions to the goal of a one-level KeyDoor, by BFS over (square, heading, key, door),
-    stepping every frontier state with every action through the env's own transition."""
+    stepping every frontier state with every action through the env's state API and ``step``."""
     env = make(env_id, 4096, num_levels=1, **kwargs)
     env.reset(seed=0)
-    frontier = {(int(env.position[0]), int(env.heading[0]), False, False)}
+    start = env.get_state()
+    names = ("task.position", "task.heading", "task.carrying", "task.door_open")
+    frontier = {tuple(int(start.tensors[name][0]) for name in names)}
     seen = set(frontier)
     for depth in itertools.count(1):
         pairs = [(state, action) for state in sorted(frontier) for action in range(5)]
         assert len(pairs) <= env.num_envs
         pairs += [pairs[0]] * (env.num_envs - len(pairs))
         states = torch.tensor([state for state, _ in pairs])
-        env.position, env.heading = states[:, 0].clone(), states[:, 1].clone()
-        env.carrying, env.door_open = states[:, 2].bool(), states[:, 3].bool()
-        env._transition(torch.tensor([action for _, action in pairs]))
-        if bool((env.position == env.goal).any()):
+        placed = start[[0] * env.num_envs]
+        for column, name in enumerate(names):
+            placed.tensors[name].copy_(states[:, column])
+        env.set_state(placed)
+        *_, info = env.step(torch.tensor([action for _, action in pairs]))
+        if bool(info["success"].any()):
             return depth
-        after = zip(env.position.tolist(), env.heading.tolist(), env.carrying.tolist(), env.door_open.tolist())
-        frontier = set(after) - seen
+        after = env.get_state()
+        frontier = set(zip(*(after.tensors[name].tolist() for name in names))) - seen
+        frontier = {(p, h, bool(c), bool(d)) for p, h, c, d in frontier}
         seen |= frontier
         assert frontier, "the goal is unreachable"
 

@@ -1,8 +1,9 @@
-"""What every driving scene shares: arguments, the ego's actions, the simulation loop, collisions,
-observations, reward channels, infractions and drawing.
+"""The driving env: a scene (a road, a traffic model and the ego's route; ``scene``) simulated as a
+batch, with the ego's actions, collisions, observations, reward channels, infractions, explicit
+state and drawing, which every scene shares.
 
-A scene (``highway``, ``merge``, ``intersection``) subclasses ``DrivingVectorEnv`` and writes its
-road, where vehicles spawn, how traffic drives, and the ego's route progress.
+A scene class (``HighwayVector``, ``MergeVector``, ``IntersectionVector``) validates its own
+arguments, calls ``DrivingVectorEnv.__init__`` and then sets its three parts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import torch
 from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv
+from rewardgym.core.rendering import pygame_module
 from rewardgym.core.validation import check_choice, check_float, check_int
+from rewardgym.core.vector_env import Transition
 from rewardgym.envs.driving.collision import boxes_overlap
 from rewardgym.envs.driving.rewards import (
     SummedWeights,
@@ -26,6 +29,7 @@ from rewardgym.envs.driving.rewards import (
     summed_reward,
 )
 from rewardgym.envs.driving.road import LANE_WIDTH
+from rewardgym.envs.driving.scene import Road, Route, Traffic
 from rewardgym.envs.driving.vehicles import LENGTH, MAX_SPEED, WIDTH, Vehicles, bicycle_step, speed_control
 
 Tensor = torch.Tensor
@@ -36,12 +40,11 @@ MAX_ACTION_STEERING = math.pi / 4  # rad, the continuous action's range
 PERCEPTION_DISTANCE = 5 * MAX_SPEED  # m: vehicles farther than this are not observed
 FEATURES = ("presence", "x", "y", "vx", "vy", "cos_h", "sin_h")
 
-ROAD_COLOUR = (100, 100, 100)
 GRASS_COLOUR = (70, 130, 70)
-MARKING_COLOUR = (240, 240, 240)
 EGO_COLOUR = (50, 200, 0)
 CRASHED_COLOUR = (220, 50, 47)
 TRAFFIC_COLOUR = (100, 200, 255)
+OUTLINE_COLOUR = (30, 30, 30)
 
 
 class DrivingVectorEnv(TorchVectorEnv):
@@ -50,6 +53,12 @@ class DrivingVectorEnv(TorchVectorEnv):
     Every vehicle moves by the kinematic bicycle model, ``simulation_frequency / policy_frequency``
     substeps per action. Collisions are checked between the ego and the traffic at every substep
     (as highway-fast-v0, traffic does not collide with itself). Vehicle 0 of each row is the ego.
+    What differs between scenes is in their parts (``rewardgym.envs.driving.scene``): the
+    ``road``, the ``traffic`` (where vehicles start, how they drive) and the ego's ``route``.
+
+    The state of a row (``get_state``) is its vehicles (``Vehicles``: poses, speeds, traffic
+    parameters, the lane or route each follows), the ego's target speed index, its route
+    progress and this step's collision and off-road flags (they end the episode).
 
     Driving arguments (the scene's defaults are in its own docstring):
         action_type: ``"discrete"`` (highway-env's meta-actions) or ``"continuous"``.
@@ -60,6 +69,10 @@ class DrivingVectorEnv(TorchVectorEnv):
         simulation_frequency: simulation steps per second (a multiple of ``policy_frequency``).
         vehicles_observed: rows of the observation (the ego and its nearest vehicles).
         speed_limit: m/s; the discrete target speeds and CaRL's speeding factor use it.
+        collision_reward, right_lane_reward, high_speed_reward, lane_change_reward: the weights of
+            the ``summed`` reward's terms (highway-env's names); it maps its raw sum from
+            [collision_reward, high_speed_reward + right_lane_reward] to [0, 1].
+        reward_speed_range: (low, high) forward speeds, m/s, over which ``high_speed`` rises from 0 to 1.
     """
 
     metadata: ClassVar[dict[str, Any]] = {**TorchVectorEnv.metadata, "render_fps": 5}
@@ -67,11 +80,16 @@ class DrivingVectorEnv(TorchVectorEnv):
     extra_rewards: ClassVar[dict[str, Any]] = {"carl": lambda terms: terms["carl"], "summed": lambda terms: terms["summed"]}
     frame_size = (600, 240)
     pixels_per_metre = 5.0
-    summed_weights: ClassVar[SummedWeights] = SummedWeights()
     #: Half-ranges (x, y, velocity) that observations are divided by before clipping to [-1, 1].
-    observation_scale: ClassVar[tuple[float, float, float]] = (PERCEPTION_DISTANCE, 3 * LANE_WIDTH, 2 * MAX_SPEED)
-    #: How far below the limit the slowest discrete target speed is, and their number.
+    observation_scale: tuple[float, float, float] = (PERCEPTION_DISTANCE, 3 * LANE_WIDTH, 2 * MAX_SPEED)
+    #: How far below the limit the slowest of the three discrete target speeds is.
     target_speed_span: ClassVar[float] = 10.0
+    state_fields: ClassVar[tuple[str, ...]] = ("speed_index", "crashed", "off_road", "progress")
+    state_parts: ClassVar[tuple[str, ...]] = ("vehicles",)
+    # The scene's parts, set by its constructor after this class's.
+    road: Road
+    traffic: Traffic
+    route: Route
 
     def __init__(
         self,
@@ -85,6 +103,11 @@ class DrivingVectorEnv(TorchVectorEnv):
         simulation_frequency: int,
         vehicles_observed: int,
         speed_limit: float,
+        collision_reward: float,
+        right_lane_reward: float,
+        high_speed_reward: float,
+        lane_change_reward: float,
+        reward_speed_range: tuple[float, float],
         max_episode_steps: int | None = None,
         **core: Any,
     ):
@@ -101,6 +124,10 @@ class DrivingVectorEnv(TorchVectorEnv):
             )
         self.vehicles_observed = check_int("vehicles_observed", vehicles_observed, 1, 64)
         self.speed_limit = check_float("speed_limit", speed_limit, 1.0, MAX_SPEED)
+        self.summed_weights = SummedWeights(
+            collision_reward=collision_reward, right_lane_reward=right_lane_reward, high_speed_reward=high_speed_reward,
+            lane_change_reward=lane_change_reward, reward_speed_range=reward_speed_range,
+        )
         if max_episode_steps is None:
             max_episode_steps = max(1, round(self.duration * self.policy_frequency))
         super().__init__(num_envs, max_episode_steps=max_episode_steps, **core)
@@ -115,10 +142,7 @@ class DrivingVectorEnv(TorchVectorEnv):
         self.speed_index = torch.ones(rows, dtype=torch.int64, device=self.device)
         self.crashed = torch.zeros(rows, dtype=torch.bool, device=self.device)
         self.off_road = torch.zeros(rows, dtype=torch.bool, device=self.device)
-        self.lane_changed = torch.zeros(rows, dtype=torch.bool, device=self.device)
         self.progress = torch.zeros(rows, device=self.device)
-        self._progress_before = torch.zeros(rows, device=self.device)
-        self._continuous_control = torch.zeros(self.num_envs, 2, device=self.device)
 
         observation_space = spaces.Box(-1.0, 1.0, (self.vehicles_observed, len(FEATURES)), np.float32)
         if self.action_type == "discrete":
@@ -129,106 +153,65 @@ class DrivingVectorEnv(TorchVectorEnv):
             self.keys_to_action = {}
         self._set_spaces(observation_space, action_space)
 
-    # -- what a scene defines -------------------------------------------------------------------
-
-    def _spawn(self, rows: Tensor) -> None:
-        """Place the ego and the traffic of the masked rows (drawing for every row)."""
-        raise NotImplementedError
-
-    def _plan(self) -> None:
-        """Decisions taken once per policy step (e.g. MOBIL lane changes, leaders)."""
-
-    def _controls(self) -> tuple[Tensor, Tensor]:
-        """Acceleration and steering of every vehicle, ``(num_envs, capacity)`` each, as new tensors
-        (the base class overwrites the ego's column); the ego's steering follows its own lane or route."""
-        raise NotImplementedError
-
-    def _change_lane(self, direction: Tensor) -> Tensor:
-        """Retarget the ego one lane left (−1) or right (+1) where possible; which rows changed."""
-        return torch.zeros_like(direction, dtype=torch.bool)
-
-    def _route_progress(self) -> Tensor:
-        """The ego's completed fraction of its route, in [0, 1]."""
-        raise NotImplementedError
-
-    def _on_road(self) -> Tensor:
-        """Whether the ego's centre is on the road."""
-        raise NotImplementedError
-
-    def _centre_offset(self) -> Tensor:
-        """The ego's distance from the centre of the nearest lane of its route."""
-        raise NotImplementedError
-
-    def _right_lane_term(self) -> Tensor:
-        """highway-env's right-lane term: lane index / (lanes − 1)."""
-        return torch.zeros(self.num_envs, device=self.device)
-
-    def _draw_road(self, surface: Any, to_screen: Any, row: int) -> None:
-        raise NotImplementedError
-
-    def _camera(self, row: int) -> tuple[float, float]:
-        """The world point at the centre of the picture of ``row``."""
-        return float(self.vehicles.x[row, 0]), float(self.vehicles.y[row, 0])
-
     # -- the task ---------------------------------------------------------------------------------
 
     def _reset(self, rows: Tensor) -> None:
-        self._spawn(rows)
+        self.traffic.spawn(self.vehicles, self.random, rows)
         self.speed_index = torch.where(rows, 1, self.speed_index)
         self.crashed = self.crashed & ~rows
         self.off_road = self.off_road & ~rows
-        self.lane_changed = self.lane_changed & ~rows
-        self.progress = torch.where(rows, self._route_progress(), self.progress)
+        self.progress = torch.where(rows, self.route.progress(self.vehicles), self.progress)
 
-    def _transition(self, action: Tensor) -> None:
-        self._progress_before = self.progress
+    def _transition(self, action: Tensor) -> Transition:
+        """Simulate one policy step; returns the ego's ``route_increment`` and whether it
+        ``lane_changed`` (the reward channels' facts about the step)."""
+        v = self.vehicles
+        progress_before = self.progress
+        lane_changed = torch.zeros_like(self.crashed)
+        ego_control = None  # the continuous action's (acceleration, steering)
         if self.action_type == "discrete":
-            self.lane_changed = self._change_lane((action == LANE_RIGHT).long() - (action == LANE_LEFT).long())
+            lane_changed = self.route.change_lane(v, (action == LANE_RIGHT).long() - (action == LANE_LEFT).long())
             step = (action == FASTER).long() - (action == SLOWER).long()
             self.speed_index = (self.speed_index + step).clamp(0, len(self.target_speeds) - 1)
         else:
-            self._continuous_control = action * torch.tensor([MAX_ACCELERATION, MAX_ACTION_STEERING], device=self.device)
-        self._plan()
+            ego_control = action * torch.tensor([MAX_ACCELERATION, MAX_ACTION_STEERING], device=self.device)
+        plan = self.traffic.plan(v, self.elapsed)
         poses = []
         for _ in range(self.substeps):
-            acceleration, steering = self._controls()
-            acceleration[:, 0], steering[:, 0] = self._ego_controls(steering[:, 0])
-            v = self.vehicles
+            acceleration, steering = self.traffic.controls(v, plan)
+            acceleration[:, 0], steering[:, 0] = self._ego_controls(steering[:, 0], ego_control)
             v.x, v.y, v.heading, v.speed = bicycle_step(v.x, v.y, v.heading, v.speed, acceleration, steering, self.dt)
             poses.append((v.x, v.y, v.heading))
         self.crashed = self._ego_collides(*(torch.stack(pose) for pose in zip(*poses)))
-        self.off_road = ~self._on_road()
-        self.progress = self._route_progress()
+        self.off_road = ~self.road.on_road(v.x[:, 0], v.y[:, 0])
+        self.progress = self.route.progress(v)
+        return {"route_increment": self.progress - progress_before, "lane_changed": lane_changed}
 
-    def _ego_controls(self, lane_steering: Tensor) -> tuple[Tensor, Tensor]:
-        if self.action_type == "discrete":
+    def _ego_controls(self, lane_steering: Tensor, control: Tensor | None) -> tuple[Tensor, Tensor]:
+        """The ego's acceleration and steering: toward its target speed along its lane (discrete
+        actions), or ``control``, the continuous action scaled to (m/s², rad)."""
+        if control is None:
             return speed_control(self.vehicles.speed[:, 0], self.target_speeds[self.speed_index]), lane_steering
-        return self._continuous_control[:, 0], self._continuous_control[:, 1]
+        return control[:, 0], control[:, 1]
 
     def _ego_collides(self, x: Tensor, y: Tensor, heading: Tensor) -> Tensor:
         """Whether the ego overlapped another vehicle at any substep, from the poses of every
         substep, ``(substeps, num_envs, capacity)`` (all substeps at once: fewer, larger ops)."""
-        # The boxes are tested only in the few rows where the ego's circumscribed circle touches
-        # another's: a cheap broad phase.
-        dx, dy = x[..., 1:] - x[..., :1], y[..., 1:] - y[..., :1]
-        near = (dx * dx + dy * dy < LENGTH * LENGTH + WIDTH * WIDTH) & self.vehicles.alive[:, 1:]
-        rows = near.any(dim=2).any(dim=0).nonzero().squeeze(1)
-        x, y, heading = x[:, rows], y[:, rows], heading[:, rows]
         overlap = boxes_overlap(x[..., :1], y[..., :1], heading[..., :1], x[..., 1:], y[..., 1:], heading[..., 1:])
-        return torch.zeros_like(self.crashed).index_put((rows,), (overlap & near[:, rows]).any(dim=2).any(dim=0))
+        return (overlap & self.vehicles.alive[:, 1:]).any(dim=2).any(dim=0)
 
-    def _success(self) -> Tensor:
-        return (self.progress >= 1.0) & ~self.crashed & ~self.off_road
+    def _success(self, transition: Transition) -> Tensor:
+        return self.route.completed(self.vehicles, self.progress) & ~self.crashed & ~self.off_road
 
     def _terminated(self, success: Tensor) -> Tensor:
         return success | self.crashed | self.off_road
 
-    def _reward_terms(self, success: Tensor) -> dict[str, Tensor]:
-        v = self.vehicles
-        increment = self.progress - self._progress_before
+    def _reward_terms(self, success: Tensor, transition: Transition) -> dict[str, Tensor]:
+        v, weights = self.vehicles, self.summed_weights
+        increment = transition["route_increment"]
         factors = {
             "speeding_factor": speeding_factor(v.speed[:, 0], self.speed_limit),
-            "centre_factor": centre_factor(self._centre_offset(), LANE_WIDTH),
+            "centre_factor": centre_factor(self.route.centre_offset(v), LANE_WIDTH),
         }
         terms = {
             "sparse": success.float(),
@@ -236,18 +219,18 @@ class DrivingVectorEnv(TorchVectorEnv):
             **factors,
             "carl": carl_reward(increment, list(factors.values()), self.crashed | self.off_road),
             "collision": self.crashed.float(),
-            "right_lane": self._right_lane_term(),
-            "high_speed": high_speed_term(v.speed[:, 0] * torch.cos(v.heading[:, 0]), self.summed_weights.speed_range),
-            "lane_change": self.lane_changed.float(),
+            "right_lane": self.route.right_lane(v),
+            "high_speed": high_speed_term(v.speed[:, 0] * torch.cos(v.heading[:, 0]), weights.reward_speed_range),
+            "lane_change": transition["lane_changed"].float(),
             "on_road": (~self.off_road).float(),
         }
-        terms["summed"] = summed_reward(terms, self.summed_weights)
+        terms["summed"] = summed_reward(terms, weights)
         return terms
 
     def _potentials(self) -> dict[str, Tensor]:
         return {"progress": self.progress}
 
-    def _step_info(self) -> dict[str, Tensor]:
+    def _step_info(self, transition: Transition) -> dict[str, Tensor]:
         return {"collision": self.crashed, "off_road": self.off_road, "route_completion": self.progress}
 
     def _observe(self) -> Tensor:
@@ -283,18 +266,17 @@ class DrivingVectorEnv(TorchVectorEnv):
     # -- drawing ----------------------------------------------------------------------------------
 
     def _draw(self, surface: Any, row: int) -> None:
-        import pygame
-
+        pygame = pygame_module()
         width, height = self.frame_size
-        centre_x, centre_y = self._camera(row)
-        scale = self.pixels_per_metre
+        v, scale = self.vehicles, self.pixels_per_metre
+        centre_x, centre_y = self.road.camera(float(v.x[row, 0]), float(v.y[row, 0]))
 
         def to_screen(x: float, y: float) -> tuple[float, float]:
             return (x - centre_x) * scale + width / 2, (y - centre_y) * scale + height / 2
 
         surface.fill(GRASS_COLOUR)
-        self._draw_road(surface, to_screen, row)
-        v = self.vehicles
+        self.road.draw(surface, to_screen, (centre_x - width / scale, centre_x + width / scale))
+        self.route.draw(surface, to_screen, v, row)
         state = torch.stack([v.x[row], v.y[row], v.heading[row]], dim=1).tolist()
         for index, (x, y, heading) in enumerate(state):
             if not bool(v.alive[row, index]):
@@ -307,4 +289,4 @@ class DrivingVectorEnv(TorchVectorEnv):
             ]
             colour = TRAFFIC_COLOUR if index else (CRASHED_COLOUR if bool(self.crashed[row]) else EGO_COLOUR)
             pygame.draw.polygon(surface, colour, corners)
-            pygame.draw.polygon(surface, (30, 30, 30), corners, 1)
+            pygame.draw.polygon(surface, OUTLINE_COLOUR, corners, 1)

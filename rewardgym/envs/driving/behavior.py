@@ -157,8 +157,14 @@ def lane_accelerations(
     vehicle's IDM acceleration behind its leader in that lane (ã_c), and the acceleration of its
     follower in that lane behind it (ã_n; 0 where there is none). Two ``(num_envs, lanes, V)`` tensors.
     """
-    rows = position.shape[0]
-    found = lane_neighbours(position, lane, alive, lanes_count)
+    return neighbour_accelerations(lane_neighbours(position, lane, alive, lanes_count), speed, desired_speed, exponent, idm)
+
+
+def neighbour_accelerations(
+    found: Neighbours, speed: Tensor, desired_speed: Tensor, exponent: Tensor, idm: IDMParameters = IDM
+) -> tuple[Tensor, Tensor]:
+    """``lane_accelerations`` from the lane neighbours already ``found``."""
+    rows = speed.shape[0]
 
     def of(value: Tensor, index: Tensor) -> Tensor:
         """``value`` (per vehicle) of the vehicles ``index`` (rows, lanes, V)."""
@@ -187,47 +193,6 @@ def mobil_lanes(
     own_now, own_after = own.gather(1, current.unsqueeze(1)), own.gather(1, index)
     accepted = mobil_accepts(own_now, own_after, 0.0, follower.gather(1, index), 0.0, 0.0, mobil) & may_enter(candidate)
     return torch.where(accepted[:, 1], candidate[:, 1], torch.where(accepted[:, 0], candidate[:, 0], current))
-
-
-LANE_SPAN = 1e6  # m, more than any distance along a road: (lane · LANE_SPAN + x) sorts lane by lane
-
-
-def lane_leaders(
-    position: Tensor, lane: Tensor, alive: Tensor, hint: Tensor | None = None
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Each vehicle's nearest vehicle ahead in its own lane: index (any where there is none) and
-    centre-to-centre distance (inf where there is none), from ``(num_envs, V)`` tensors; and the
-    vehicles' (lane, position) order.
-
-    Sorting by (lane, position) lays every lane's vehicles out in a run, in order along the road,
-    so a vehicle's leader is the next one in the sorted order when that is in the same lane.
-    ``hint``, a permutation of each row (e.g. the order a step ago), speeds the sort up when it
-    nearly sorts the vehicles; the result does not depend on it.
-    """
-    key = torch.where(alive, position.double() + lane.double() * LANE_SPAN, torch.inf)
-    if hint is None:
-        key, order = torch.sort(key, dim=1)
-    else:  # sorting is much faster on nearly sorted input
-        key, permutation = torch.sort(key.gather(1, hint), dim=1)
-        order = hint.gather(1, permutation)
-    gap = key[:, 1:] - key[:, :-1]
-    gap = torch.where(gap < LANE_SPAN / 2, gap, torch.inf).float()  # farther: the next is in another lane, or absent
-    # The vehicle in sorted slot p gets slot p + 1 as its leader; the last slot keeps "none".
-    leader = torch.zeros_like(order).scatter_(1, order[:, :-1], order[:, 1:])
-    return leader, torch.full_like(position, torch.inf).scatter_(1, order[:, :-1], gap), order
-
-
-def leaders_in_lane(
-    position: Tensor, lane: Tensor, alive: Tensor, row: Tensor, vehicle: Tensor, target: Tensor
-) -> tuple[Tensor, Tensor]:
-    """The nearest vehicle ahead of each vehicle ``(row[k], vehicle[k])`` in lane ``target[k]``
-    (index, distance; inf where there is none), by comparing with every vehicle of its scene:
-    for the few vehicles that are between two lanes.
-    """
-    ahead = position[row] - position[row, vehicle].unsqueeze(1)
-    candidate = alive[row] & (lane[row] == target.unsqueeze(1)) & (ahead > 0)
-    gap, leader = torch.where(candidate, ahead, torch.inf).min(dim=1)
-    return leader, gap
 
 
 def corridor_leaders(x: Tensor, y: Tensor, heading: Tensor, alive: Tensor, corridor: float) -> tuple[Tensor, Tensor]:

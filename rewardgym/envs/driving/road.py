@@ -1,5 +1,5 @@
-"""Road geometry as tensors: straight multi-lane roads (with an optional on-ramp) and a four-way
-intersection whose routes are polylines.
+"""Road geometry as tensors, and its picture: straight multi-lane roads (with an optional on-ramp)
+and a four-way intersection whose routes are polylines (the ``Road`` part of a scene).
 
 Coordinates follow highway-env and the screen: x to the right, y downward, headings measured
 from +x toward +y. Traffic drives on the right.
@@ -8,12 +8,20 @@ from +x toward +y. Traffic drives on the right.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
+
+from rewardgym.core.rendering import pygame_module
+from rewardgym.envs.driving.scene import ToScreen
 
 Tensor = torch.Tensor
 
 LANE_WIDTH = 4.0  # m
+ROAD_COLOUR = (100, 100, 100)
+MARKING_COLOUR = (240, 240, 240)
+LOOK_AHEAD = 20.0  # m: the picture of a lane road centres this far ahead of the ego
+DASH, DASH_PERIOD = 4.0, 9.0  # m: lane markings
 
 
 class LaneRoad:
@@ -36,6 +44,10 @@ class LaneRoad:
         """The lane whose centre is nearest (clamped to the road's lanes)."""
         return torch.round(y / self.lane_width).long().clamp(0, self.total_lanes - 1)
 
+    def main_lane(self, lane: Tensor) -> Tensor:
+        """Whether ``lane`` is one of the main lanes (not the ramp, not off the road)."""
+        return (lane >= 0) & (lane < self.lanes_count)
+
     def lane_exists(self, lane: Tensor, x: Tensor) -> Tensor:
         """Whether ``lane`` is a lane of the road at longitudinal position ``x``."""
         exists = (lane >= 0) & (lane < self.total_lanes)
@@ -49,6 +61,32 @@ class LaneRoad:
         inside = (y >= -self.lane_width / 2) & (y <= (self.total_lanes - 0.5) * self.lane_width)
         return inside & self.lane_exists(lane.clamp(0, self.total_lanes - 1), x)
 
+    def camera(self, x: float, y: float) -> tuple[float, float]:
+        """A little ahead of the ego, across the middle of the road."""
+        return x + LOOK_AHEAD, (self.total_lanes - 1) * self.lane_width / 2
+
+    def draw(self, surface: Any, to_screen: ToScreen, x_range: tuple[float, float]) -> None:
+        """The lanes (the ramp up to its end) and dashed lane markings."""
+        pygame = pygame_module()
+        width, (left_edge, right_edge) = self.lane_width, x_range
+        for lane in range(self.total_lanes):
+            end = right_edge if lane < self.lanes_count else min(right_edge, self.ramp_end)
+            if end <= left_edge:
+                continue
+            top_left = to_screen(left_edge, (lane - 0.5) * width)
+            bottom_right = to_screen(end, (lane + 0.5) * width)
+            size = (bottom_right[0] - top_left[0], bottom_right[1] - top_left[1])
+            pygame.draw.rect(surface, ROAD_COLOUR, pygame.Rect(top_left, size))
+        for boundary in range(1, self.total_lanes):
+            y = (boundary - 0.5) * width
+            dash = left_edge - left_edge % DASH_PERIOD
+            while dash < right_edge:
+                pygame.draw.line(surface, MARKING_COLOUR, to_screen(dash, y), to_screen(dash + DASH, y), 2)
+                dash += DASH_PERIOD
+
+
+PRIORITY_ARMS = (1, 3)  # the horizontal road (from the right and from the left) has priority
+
 
 class IntersectionRoutes:
     """A four-way intersection of two two-lane roads, and its 12 routes as resampled polylines.
@@ -57,7 +95,8 @@ class IntersectionRoutes:
     reaches ``arm_length`` from the centre. Route ``3a + m`` comes in on arm ``a`` (0: from below, then counter-clockwise on
     screen: from the right, from above, from the left) and turns right (m = 0), goes straight
     (1) or turns left (2). A route starts ``arm_length`` out and is sampled every ``spacing``
-    metres; it runs on past its exit so that projections near the end stay on it.
+    metres; it runs on past its exit so that projections near the end stay on it. The horizontal
+    road (arms 1 and 3) has priority.
     """
 
     def __init__(
@@ -163,3 +202,23 @@ class IntersectionRoutes:
     def in_crossing(self, x: Tensor, y: Tensor, margin: float = 0.0) -> Tensor:
         half = self.half_size + margin
         return (x.abs() <= half) & (y.abs() <= half)
+
+    def on_priority_road(self, route: Tensor) -> Tensor:
+        """Whether vehicles on ``route`` come from the priority road (and never wait at the square)."""
+        return torch.isin(route // 3, torch.tensor(PRIORITY_ARMS, device=route.device))
+
+    def camera(self, x: float, y: float) -> tuple[float, float]:
+        """The ego itself."""
+        return x, y
+
+    def draw(self, surface: Any, to_screen: ToScreen, x_range: tuple[float, float]) -> None:
+        """Both roads in full (``x_range`` aside), the crossing square and the centre lines up to it."""
+        pygame = pygame_module()
+        w, reach, half = self.lane_width, self.arm_length + 2 * self.lane_width, self.half_size
+        for x0, y0, x1, y1 in ((-w, -reach, w, reach), (-reach, -w, reach, w), (-half, -half, half, half)):
+            left, top = to_screen(x0, y0)
+            right, bottom = to_screen(x1, y1)
+            pygame.draw.rect(surface, ROAD_COLOUR, pygame.Rect(left, top, right - left, bottom - top))
+        for sign in (-1, 1):  # centre lines on the arms, up to the square
+            pygame.draw.line(surface, MARKING_COLOUR, to_screen(0, sign * half), to_screen(0, sign * reach), 1)
+            pygame.draw.line(surface, MARKING_COLOUR, to_screen(sign * half, 0), to_screen(sign * reach, 0), 1)

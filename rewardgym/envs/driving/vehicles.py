@@ -44,11 +44,19 @@ class Vehicles:
 
         return cls(zeros(), zeros(), zeros(), zeros(), zeros(torch.bool), zeros(), zeros() + 4.0, zeros(torch.int64))
 
+    def tensors(self) -> dict[str, Tensor]:
+        """Every field, by name."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
     def replace_rows(self, rows: Tensor, new: Vehicles) -> None:
         """Take ``new``'s values in the masked rows (a partial reset)."""
         column = rows.unsqueeze(1)
         for field in fields(self):
             setattr(self, field.name, torch.where(column, getattr(new, field.name), getattr(self, field.name)))
+
+    def load_rows(self, rows: Tensor, tensors: dict[str, Tensor]) -> None:
+        """Take the fields ``tensors`` gives (as ``tensors()`` names them) as rows ``rows``."""
+        self.replace_index(rows, Vehicles(**tensors))
 
     def replace_index(self, index: Tensor, new: Vehicles) -> None:
         """Take ``new``'s rows as rows ``index`` (a partial reset; ``new`` has one row per index)."""

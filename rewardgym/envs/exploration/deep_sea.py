@@ -82,6 +82,7 @@ class DeepSeaVector(TorchVectorEnv):
     """
 
     potentials = ("diagonal",)
+    state_fields = ("row", "column", "bad_episode", "action_mapping")
     extra_rewards = {"treasure": lambda terms: terms["treasure"]}
     keys_to_action = {(ord("a"),): 0, (ord("d"),): 1}
 
@@ -115,9 +116,6 @@ class DeepSeaVector(TorchVectorEnv):
         self.row = torch.zeros(rows, dtype=torch.int64, device=self.device)
         self.column = torch.zeros_like(self.row)
         self.bad_episode = torch.zeros(rows, dtype=torch.bool, device=self.device)
-        self._right = torch.zeros_like(self.bad_episode)  # this step's choice, for the move cost
-        self._treasure = torch.zeros_like(self.bad_episode)
-        self._noise = torch.zeros(rows, device=self.device)
         # Row N (below the grid) is padding, so the diver's cell index is valid there too: its
         # one-hot row is all zeros (bsuite's null observation) and its mapping is never used.
         self._one_hot = torch.eye(cells + size, cells, device=self.device)
@@ -144,40 +142,39 @@ class DeepSeaVector(TorchVectorEnv):
         """Per cell, which action is "right": a fair coin each (bsuite's ``binomial(1, 0.5, [N, N])``)."""
         return (random.bits(self.size * self.size) & 1).bool()
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         n = self.size
         row, column = self.row, self.column
         below = row == n  # only when stepped on past the end (DISABLED mode, no reset): nothing happens
         right = (action == self.action_mapping.gather(1, (row * n + column).unsqueeze(1)).squeeze(1)) & ~below
         left = ~(right | below)
-        self._treasure = right & (column == n - 1)
-        moved = right
+        moved, noise = right, torch.zeros(self.num_envs, device=self.device)
         if not self.deterministic:
             moved = right & (self.random.uniform(1)[:, 0] > 1.0 / n)
             corner = (row == n - 1) & ((column == 0) | (column == n - 1))
-            self._noise = torch.where(corner, self.random.normal(1)[:, 0], 0.0)
+            noise = torch.where(corner, self.random.normal(1)[:, 0], 0.0)
         self.bad_episode = self.bad_episode | (left & (row == column))
         self.column = (column + moved.long() - left.long()).clamp(0, n - 1)
         self.row = row + (~below).long()
-        self._right = right
+        return {"right": right, "treasure": right & (column == n - 1), "noise": noise}
 
-    def _success(self) -> torch.Tensor:
-        return self._treasure
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
+        return transition["treasure"]
 
     def _terminated(self, success: torch.Tensor) -> torch.Tensor:
         return self.row == self.size
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _reward_terms(self, success: torch.Tensor, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         treasure = success.float()
-        move_cost = self._right.float() * self.move_cost
-        noise = self._noise if not self.deterministic else torch.zeros_like(treasure)
+        move_cost = transition["right"].float() * self.move_cost
+        noise = transition["noise"]
         return {"sparse": treasure - move_cost + noise, "treasure": treasure, "move_cost": move_cost, "noise": noise}
 
     def _potentials(self) -> dict[str, torch.Tensor]:
         on_diagonal = self.column == self.row  # never true below the grid: there column < row = N
         return {"diagonal": on_diagonal * ((self.row + 1).float() / self.size)}
 
-    def _step_info(self) -> dict[str, torch.Tensor]:
+    def _step_info(self, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"bad_episode": self.bad_episode}
 
     def _observe(self) -> torch.Tensor:

@@ -64,6 +64,7 @@ class HiddenGoalVector(TorchVectorEnv):
     """
 
     potentials = ("distance",)
+    state_fields = ("position", "velocity", "goal")
 
     def __init__(
         self,
@@ -115,17 +116,18 @@ class HiddenGoalVector(TorchVectorEnv):
         self.velocity = torch.where(column, 0.0, self.velocity)
         self.goal = torch.where(column, goals.gather(1, pick).squeeze(1), self.goal)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         velocity = self.point_mass.accelerate(self.velocity, action)
         moved = self.position + velocity * self.point_mass.dt
         position = moved.clamp(0.0, self.arena_size)
         self.velocity = torch.where(position == moved, velocity, 0.0)
         self.position = position
+        return {}
 
     def _distance_to_goal(self) -> torch.Tensor:
         return torch.linalg.vector_norm(self.position - self.goal, dim=-1)
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self._distance_to_goal() <= self.goal_radius
 
     def _potentials(self) -> dict[str, torch.Tensor]:

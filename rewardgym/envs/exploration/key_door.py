@@ -167,6 +167,8 @@ class KeyDoorVector(TorchVectorEnv):
     """
 
     potentials = ("progress",)
+    state_fields = ("level", "position", "heading", "key", "door", "goal", "carrying", "door_open")
+    level_slots = {"level": "levels"}
     #: The action names, in order; subclasses may add actions at the end.
     actions: tuple[str, ...] = ("left", "right", "forward", "pickup", "toggle")
     keys_to_action = {
@@ -257,7 +259,7 @@ class KeyDoorVector(TorchVectorEnv):
         """A per-level scalar ``field`` for each row."""
         return self.levels.values(field, self.level)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         ahead = self.position + self._moves.index_select(0, self.heading)
         ground = self.levels.gather("cells", self.level, ahead)
         key_ahead = (ahead == self.key) & ~self.carrying
@@ -267,8 +269,9 @@ class KeyDoorVector(TorchVectorEnv):
         self.carrying = self.carrying | ((action == PICKUP) & key_ahead)
         self.door_open = self.door_open | ((action == TOGGLE) & door_ahead & self.carrying)
         self.heading = (self.heading + self._turns.index_select(0, action)) % 4
+        return {}
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.position == self.goal
 
     def stage(self) -> torch.Tensor:

@@ -56,6 +56,7 @@ class NoisyTVVector(KeyDoorVector):
     """
 
     actions = (*KeyDoorVector.actions, "watch")
+    state_fields = (*KeyDoorVector.state_fields, "screen")
     keys_to_action = {**KeyDoorVector.keys_to_action, (ord("v"),): WATCH}
 
     def __init__(self, num_envs: int = 1, *, noise_dim: int = 16, tv: bool = True, **kwargs: Any):
@@ -70,11 +71,12 @@ class NoisyTVVector(KeyDoorVector):
         super()._reset(rows)
         self.screen = self.screen * ~rows.unsqueeze(1)
 
-    def _transition(self, action: torch.Tensor) -> None:
-        super()._transition(action)
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
+        transition = super()._transition(action)
         if self.tv:
             watching = (action == WATCH).unsqueeze(1)
             self.screen = torch.where(watching, self.random.uniform(self.noise_dim), 0.0)
+        return transition
 
     def _observe(self) -> torch.Tensor:
         return torch.cat([super()._observe(), self.screen], dim=1)

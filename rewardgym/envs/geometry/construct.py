@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv, rendering, single_env_class
 from rewardgym.core.validation import check_choice, check_int
+from rewardgym.core.vector_env import Transition
 from rewardgym.envs.geometry.construction import Construction
 from rewardgym.envs.geometry.levels import (
     LEVEL_NAMES,
@@ -109,6 +110,10 @@ class ConstructVector(TorchVectorEnv):
     Terminates on success; truncates after ``max_episode_steps`` (default ``3 × optimal length + 2``
     of the longest chosen level).
 
+    ## State
+    ``get_state()`` holds each row's level, its goals and their residuals on every instance, and
+    its ``construction`` (the object tables, as ``construction.<name>``: see ``Construction.tensors``).
+
     ## Arguments
     - ``level``: a name from ``LEVEL_NAMES``, an index, a list of them (each episode draws one),
       ``"all"``, or ``"curriculum"``: episode ``e`` of a row draws among the levels whose optimal
@@ -119,6 +124,8 @@ class ConstructVector(TorchVectorEnv):
     """
 
     potentials = ("matched", "sar", "exp_mse")
+    state_fields = ("level", "goals", "goal_kinds", "residual")
+    state_parts = ("construction",)
 
     def __init__(
         self,
@@ -170,11 +177,7 @@ class ConstructVector(TorchVectorEnv):
         self.goals = torch.zeros((self.num_envs, self.instances, goal_slots, 3), dtype=DTYPE, device=device)
         self.goal_kinds = torch.zeros((self.num_envs, goal_slots), dtype=torch.int64, device=device)
         self.residual = torch.full((self.num_envs, self.instances, goal_slots), torch.inf, dtype=DTYPE, device=device)
-        self.invalid_action = torch.zeros(self.num_envs, dtype=torch.bool, device=device)
-        self.redundant_action = torch.zeros_like(self.invalid_action)
 
-        self._objects = torch.zeros((self.num_envs, self.max_points + self.max_curves, FEATURES), device=device)
-        self._goal = torch.zeros((self.num_envs, goal_slots, FEATURES), device=device)
         box = lambda rows: spaces.Box(-OBSERVATION_BOUND, OBSERVATION_BOUND, (rows, FEATURES), np.float32)
         observation_space = spaces.Dict({"objects": box(self.max_points + self.max_curves), "goal": box(goal_slots)})
         self._set_spaces(observation_space, spaces.Discrete(len(self.actions)))
@@ -294,9 +297,6 @@ class ConstructVector(TorchVectorEnv):
         self.level[rows] = level
         self.goals[rows] = goals
         self.goal_kinds[rows] = kinds
-        self.invalid_action[rows] = False
-        self.redundant_action[rows] = False
-        self._refresh_observation(rows)
 
     def _apply(self, construction: Construction, tool: Tensor, points: Tensor, curve: Tensor, add: Tensor,
                given: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -313,37 +313,31 @@ class ConstructVector(TorchVectorEnv):
         added, candidates, fresh = construction.add_curve(params, kind[:, 0], add, given=given)
         return added, candidates, fresh, params, kind[:, 0]
 
-    def _transition(self, action: Tensor) -> None:
+    def _transition(self, action: Tensor) -> Transition:
+        """Apply each row's tool; returns which rows took an ``invalid_action`` (a no-op) and which a
+        ``redundant_action`` (a valid one whose curve already existed, also a no-op).
+
+        Every row is computed, and the invalid ones are masked out (``add``), so the step has
+        static shapes and no host synchronisation."""
         a = self.actions
         valid = self._mask_table[self._mask_rows(), action]
         if len(self._curve_actions):
             operand_kind = self.construction.kinds.gather(1, a.curve[action].unsqueeze(1)).squeeze(1)
             valid &= ~a.uses_curve[action] | (operand_kind == LINE)
-        self.invalid_action = ~valid
-        self.redundant_action = torch.zeros_like(valid)
-        # Only valid moves change anything: the work is done on those rows alone.
-        rows = torch.nonzero(valid).squeeze(1)
-        if rows.numel() == 0:
-            return
-        action = action[rows]
-        construction = self.construction.take(rows)
         points = torch.stack([a.p1[action], a.p2[action], a.p3[action]], dim=1)
         added, candidates, fresh, curve, kind = self._apply(
-            construction, a.tool[action], points, a.curve[action], torch.ones_like(rows, dtype=torch.bool)
+            self.construction, a.tool[action], points, a.curve[action], valid
         )
-        self.construction.put(rows, construction)
-        self.redundant_action[rows] = ~added
 
-        # Residuals only fall, and only new objects can lower them.
-        goals, goal_kinds = self.goals[rows], self.goal_kinds[rows]
+        # Residuals only fall, and only new objects can lower them (none in the rows not added).
         curve_kinds = torch.where(added, kind, NO_CURVE).view(-1, 1, 1)
-        residual = curve_residual(goals, curve.unsqueeze(2), goal_kinds.unsqueeze(1), curve_kinds)
+        residual = curve_residual(self.goals, curve.unsqueeze(2), self.goal_kinds.unsqueeze(1), curve_kinds)
         if self._point_goals:
-            to_points = point_residual(goals[..., None, :2], candidates.unsqueeze(2))  # (n, I, G, 2C)
+            to_points = point_residual(self.goals[..., None, :2], candidates.unsqueeze(2))  # (R, I, G, 2C)
             to_points = torch.where(fresh[:, None, None, :], to_points, float("inf")).amin(-1)
-            residual = torch.where((goal_kinds == POINT).unsqueeze(1), to_points, residual)
-        self.residual[rows] = torch.minimum(self.residual[rows], residual)
-        self._refresh_observation(rows)
+            residual = torch.where((self.goal_kinds == POINT).unsqueeze(1), to_points, residual)
+        self.residual = torch.minimum(self.residual, residual)
+        return {"invalid_action": ~valid, "redundant_action": valid & ~added}
 
     def _mask_rows(self) -> Tensor:
         """Each row's row of ``_mask_table``: its level's tools, its point count, curve slots left."""
@@ -356,7 +350,7 @@ class ConstructVector(TorchVectorEnv):
         shape = (self.num_envs, -1, MAX_ALTERNATIVES, self.max_goals)
         return (self.residual <= TOLERANCE).view(shape), (self.goal_kinds != NO_CURVE).view(shape)
 
-    def _success(self) -> Tensor:
+    def _success(self, transition: Transition) -> Tensor:
         matched, present = self._alternatives()
         complete = ((matched | ~present).all(-1) & present.any(-1)).any(-1)  # (R, I)
         return (complete & ~self.construction.diverged).all(1)
@@ -380,35 +374,18 @@ class ConstructVector(TorchVectorEnv):
         }
 
     def _observe(self) -> dict[str, Tensor]:
-        return {"objects": self._objects.clone(), "goal": self._goal.clone()}
-
-    def _refresh_observation(self, rows: Tensor) -> None:
-        """Recompute the observation tables of the rows of index tensor ``rows`` (those that changed)."""
-        c, p = self.construction, self.max_points
-        num_points, kinds = c.num_points[rows], c.kinds[rows]
-        point_given, curve_given = c.point_given[rows], c.curve_given[rows]
-        objects = torch.zeros((len(rows), p + self.max_curves, FEATURES), device=self.device)
-        point_present = torch.arange(p, device=self.device) < num_points.unsqueeze(1)
-        curve_present = kinds != NO_CURVE
-        objects[:, :p, 0] = point_present.float()
-        objects[:, p:, 1] = (kinds == LINE).float()
-        objects[:, p:, 2] = (kinds == CIRCLE).float()
-        objects[:, :p, 3:5] = torch.where(point_present.unsqueeze(-1), c.points[rows, 0], 0.0).float()
-        objects[:, p:, 3:6] = torch.where(curve_present.unsqueeze(-1), c.curves[rows, 0], 0.0).float()
-        objects[:, :p, 6] = point_given.float()
-        objects[:, p:, 6] = curve_given.float()
-        objects[:, :p, 7] = (point_present & ~point_given).float()
-        objects[:, p:, 7] = (curve_present & ~curve_given).float()
-        self._objects[rows] = objects.clamp_(-OBSERVATION_BOUND, OBSERVATION_BOUND)
-
-        goal_kinds = self.goal_kinds[rows]
-        goal = torch.zeros((len(rows), goal_kinds.shape[1], FEATURES), device=self.device)
-        for column, kind in enumerate((POINT, LINE, CIRCLE)):
-            goal[..., column] = (goal_kinds == kind).float()
-        goal[..., 3:6] = self.goals[rows, 0].float()
-        goal[..., 6] = (goal_kinds != NO_CURVE).float()
-        goal[..., 7] = (self.residual[rows, 0] <= TOLERANCE).float()
-        self._goal[rows] = goal.clamp_(-OBSERVATION_BOUND, OBSERVATION_BOUND)
+        """The object and goal tables of every row (see the class docstring), from the shown instance."""
+        c = self.construction
+        point_present = torch.arange(self.max_points, device=self.device) < c.num_points.unsqueeze(1)
+        curve_present = c.kinds != NO_CURVE
+        point_params = torch.nn.functional.pad(c.points[:, 0], (0, 1))  # (x, y, 0)
+        points = observation_rows(torch.where(point_present, POINT, NO_CURVE), point_params, point_present,
+                                  c.point_given, point_present & ~c.point_given)
+        curves = observation_rows(c.kinds, c.curves[:, 0], curve_present, c.curve_given, curve_present & ~c.curve_given)
+        goal_present = self.goal_kinds != NO_CURVE
+        goal = observation_rows(self.goal_kinds, self.goals[:, 0], goal_present, goal_present,
+                                self.residual[:, 0] <= TOLERANCE)
+        return {"objects": torch.cat([points, curves], dim=1), "goal": goal}
 
     def action_masks(self) -> Tensor:
         """``(num_envs, A)`` bool: the valid actions of every row (see the class docstring)."""
@@ -421,9 +398,10 @@ class ConstructVector(TorchVectorEnv):
     def _state_info(self) -> dict[str, Tensor]:
         return {"action_mask": self.action_masks()}
 
-    def _step_info(self) -> dict[str, Tensor]:
-        return {"invalid_action": self.invalid_action.clone(), "redundant_action": self.redundant_action.clone(),
+    def _step_info(self, transition: Transition) -> dict[str, Tensor]:
+        return {"invalid_action": transition["invalid_action"], "redundant_action": transition["redundant_action"],
                 "level": self.level.clone()}
+
 
     # -- drawing ------------------------------------------------------------------------------
 
@@ -462,6 +440,15 @@ class ConstructVector(TorchVectorEnv):
         for slot in range(int(c.num_points[row])):
             colour = GIVEN_COLOUR if bool(c.point_given[row, slot]) else BUILT_COLOUR
             pygame.draw.circle(surface, colour, to_pixels(c.points[row, 0, slot].cpu().numpy()), 4)
+
+
+def observation_rows(kinds: Tensor, params: Tensor, present: Tensor, *flags: Tensor) -> Tensor:
+    """Rows of an observation table ``(R, N, FEATURES)``, float32: the one-hot of ``kinds``
+    ``(R, N)`` (point, line, circle), the parameters ``(R, N, 3)`` where ``present`` (zero
+    elsewhere, absent objects being NaN), then the two ``flags`` ``(R, N)``."""
+    one_hot = torch.stack([kinds == kind for kind in (POINT, LINE, CIRCLE)], dim=-1)
+    params = torch.where(present.unsqueeze(-1), params, 0.0).float().clamp(-OBSERVATION_BOUND, OBSERVATION_BOUND)
+    return torch.cat([one_hot.float(), params, torch.stack(flags, dim=-1).float()], dim=-1)
 
 
 def choose_layout(layouts: Tensor, free_counts: Tensor) -> Tensor:

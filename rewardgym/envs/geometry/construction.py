@@ -72,9 +72,24 @@ class Construction:
     def max_curves(self) -> int:
         return self.curves.shape[2]
 
-    def take(self, rows: Tensor) -> Construction:
-        """The rows of index tensor ``rows``, as a new batch."""
-        return Construction(**{f.name: getattr(self, f.name).index_select(0, rows) for f in fields(self)})
+    def tensors(self) -> dict[str, Tensor]:
+        """Every table by field name, free of NaN so that equal constructions compare equal: the
+        NaNs of a float table (absent objects) are zeros there, and flagged in ``<field>_nan``."""
+        tables = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value.is_floating_point():
+                missing = torch.isnan(value)
+                tables[f"{f.name}_nan"] = missing
+                value = value.masked_fill(missing, 0.0)
+            tables[f.name] = value
+        return tables
+
+    @classmethod
+    def from_tensors(cls, tables: dict[str, Tensor]) -> Construction:
+        """The construction ``tensors()`` describes."""
+        return cls(**{f.name: tables[f.name].masked_fill(tables[f"{f.name}_nan"], float("nan"))
+                      if f"{f.name}_nan" in tables else tables[f.name] for f in fields(cls)})
 
     def with_curve_capacity(self, max_curves: int) -> Construction:
         """The same rows with room for ``max_curves`` curves (at least the current capacity)."""
@@ -82,6 +97,10 @@ class Construction:
         pad = lambda t, value: torch.cat([t, t.new_full((*t.shape[:-1], extra), value)], dim=-1)
         curves = torch.cat([self.curves, self.curves.new_full((*self.curves.shape[:2], extra, 3), float("nan"))], dim=2)
         return replace(self, curves=curves, kinds=pad(self.kinds, NO_CURVE), curve_given=pad(self.curve_given, False))
+
+    def load_rows(self, rows: Tensor, tables: dict[str, Tensor]) -> None:
+        """Take the tables ``tensors()`` describes as rows ``rows``."""
+        self.put(rows, Construction.from_tensors(tables))
 
     def put(self, rows: Tensor, other: Construction) -> None:
         """Replace the rows of index tensor ``rows`` by ``other``."""
@@ -101,6 +120,10 @@ class Construction:
         Its intersections with the earlier curves become points. Returns ``added`` ``(R,)``, and
         the candidate points ``(R, I, 2C, 2)`` with the mask ``(R, 2C)`` of those that became new
         points, so that a caller can update what depends on new objects only.
+
+        Every row and every curve slot is computed, whatever ``add`` and the slots filled: the rows
+        not added and the empty slots are masked out, so shapes are static and nothing waits on
+        the values (the env's step compiles to one graph).
         """
         slots = torch.arange(self.max_curves, device=self.kinds.device)
         existing = slots < self.num_curves.unsqueeze(1)
@@ -109,45 +132,53 @@ class Construction:
         finite = ~torch.isnan(curve[:, 0]).any(-1)
         added = add & ~redundant & finite & (kind != NO_CURVE) & (self.num_curves < self.max_curves)
 
-        used = max(1, int(self.num_curves.max()))  # only slots some row has filled can meet the new curve
-        old_kinds = torch.where(existing, self.kinds, NO_CURVE)[:, :used]
-        candidates, exists = intersections(curve, kind.unsqueeze(1), self.curves[:, :, :used], old_kinds.unsqueeze(1))
-        candidates = torch.where(exists.unsqueeze(-1), candidates, float("nan"))  # (R, I, C, 2 roots, 2)
-        rows, instances, curves = exists.shape[:3]
+        # Coordinates first from here: (2 roots, x or y, R, I, C) and the like (see ``intersections``).
+        old_kinds = torch.where(existing, self.kinds, NO_CURVE)  # an empty slot meets nothing
+        candidates, exists = intersections(curve.movedim(-1, 0).unsqueeze(-1), kind.view(-1, 1, 1),
+                                           self.curves.movedim(-1, 0).contiguous(), old_kinds.unsqueeze(1))
+        rows, instances, curves = exists.shape[1:]
+        points = self.points.movedim(-1, 0).contiguous()  # (2, R, I, P)
+
+        def points_at(slots: Tensor) -> Tensor:
+            """The points of point slots ``(R, C)`` on every instance: ``(2, R, I, C)``."""
+            return points.gather(3, slots.view(1, rows, 1, curves).expand(2, -1, instances, -1))
 
         # On instance 0, a root is new unless a point is already there (or it is a tangency's twin).
         # Only points on the new curve can be there: the few of them are compared with every root.
-        primary = candidates[:, 0]
+        primary = candidates[:, :, :, 0]  # (2 roots, 2, R, C)
         on_new = distance_to_curve(curve[:, 0], kind, self.points[:, 0]) <= TOLERANCE
-        on_new, nearby = torch.topk(on_new.to(torch.float32), NEARBY_POINTS, dim=1)
-        nearby_points = self.points[:, 0].gather(1, nearby.unsqueeze(-1).expand(-1, -1, 2))
-        near = point_residual(primary.reshape(rows, -1, 1, 2), nearby_points.unsqueeze(1)) <= TOLERANCE
-        near &= on_new.bool().unsqueeze(1)
-        duplicate = near.any(-1).view(rows, curves, 2)
-        on_point = nearby.gather(1, torch.argmax(near.to(torch.int8), -1)).view(rows, curves, 2)  # which point
-        twin = torch.zeros_like(duplicate)
-        twin[..., 1] = point_residual(primary[..., 1, :], primary[..., 0, :]) <= TOLERANCE
-        fresh = exists[:, 0] & ~duplicate & ~twin & added.view(rows, 1, 1)
+        on_new, nearby = torch.topk(on_new.to(torch.float32), NEARBY_POINTS, dim=1)  # (R, N)
+        nearby_points = points[:, :, 0].gather(2, nearby.unsqueeze(0).expand(2, -1, -1))  # (2, R, N)
+        nearby_points = nearby_points.permute(2, 0, 1).reshape(NEARBY_POINTS, 1, 2, rows, 1)
+        near = point_residual(primary, nearby_points, dim=2) <= TOLERANCE  # (N, 2 roots, R, C)
+        near &= on_new.bool().T.reshape(NEARBY_POINTS, 1, rows, 1)
+        duplicate = near.any(0)  # (2 roots, R, C)
+        on_point = nearby[:, :1].expand(2, -1, curves)  # the point a root repeats: the first one near
+        for n in reversed(range(NEARBY_POINTS)):
+            on_point = torch.where(near[n], nearby[:, n : n + 1], on_point)
+        twin = point_residual(primary[1], primary[0], dim=0) <= TOLERANCE
+        twin = torch.stack([torch.zeros_like(twin), twin])
+        fresh = exists[:, :, 0] & ~duplicate & ~twin & added.view(1, rows, 1)
 
         # On the shadows, the root that lies on that existing point may be the other one: swap.
-        one_duplicate = duplicate[..., 0] ^ duplicate[..., 1]
-        anchor = torch.where(duplicate[..., 0], on_point[..., 0], on_point[..., 1])
-        anchor = self.points.gather(2, anchor.view(rows, 1, curves, 1).expand(rows, instances, curves, 2))
-        distance = point_residual(candidates, anchor.unsqueeze(3))
-        swap = one_duplicate.unsqueeze(1) & ((distance[..., 1] < distance[..., 0]) != duplicate[:, None, :, 1])
-        candidates = torch.where(swap[..., None, None], candidates.flip(-2), candidates)
-        exists = torch.where(swap.unsqueeze(-1), exists.flip(-1), exists)
+        one_duplicate = duplicate[0] ^ duplicate[1]
+        anchor = torch.where(duplicate[0], on_point[0], on_point[1])
+        distance = point_residual(candidates, points_at(anchor), dim=1)  # (2 roots, R, I, C)
+        swap = one_duplicate.unsqueeze(1) & ((distance[1] < distance[0]) != duplicate[1].unsqueeze(1))
+        candidates = torch.where(swap, candidates.flip(0), candidates)
+        exists = torch.where(swap, exists.flip(0), exists)
 
         # A shadow where a root that repeats a point on instance 0 is elsewhere has diverged: the
         # program went through a coincidence. (Where a shadow lacks an intersection, its slot is
         # NaN, and so is anything built on it.)
-        duplicate_points = self.points.gather(2, on_point.view(rows, 1, -1, 1).expand(rows, instances, -1, 2))
-        apart = point_residual(candidates, duplicate_points.view(candidates.shape)) > TOLERANCE
-        off_point = duplicate.unsqueeze(1) & exists & apart
-        self.diverged = self.diverged | (off_point.flatten(2).any(-1) & added.unsqueeze(1))
+        duplicate_points = torch.stack([points_at(on_point[0]), points_at(on_point[1])])
+        apart = point_residual(candidates, duplicate_points, dim=1) > TOLERANCE
+        off_point = duplicate.unsqueeze(2) & exists & apart
+        self.diverged = self.diverged | (off_point.any(0).any(-1) & added.unsqueeze(1))
 
-        candidates = candidates.reshape(rows, instances, -1, 2)
-        fresh = fresh.reshape(rows, -1)
+        # Back to coordinates last, in the order of the points' slots: curve slot, then root.
+        candidates = candidates.permute(2, 3, 4, 0, 1).reshape(rows, instances, -1, 2)
+        fresh = fresh.permute(1, 2, 0).reshape(rows, -1)
         position = self.num_points.unsqueeze(1) + torch.cumsum(fresh, 1) - 1
         fresh = fresh & (position < self.max_points)  # beyond capacity: dropped
 

@@ -17,6 +17,7 @@ from gymnasium import spaces
 
 from rewardgym.core import TorchVectorEnv, rendering, single_env_class
 from rewardgym.core.validation import check_choice, check_float, check_int
+from rewardgym.core.vector_env import Transition
 
 #: κ(d), the kissing numbers known exactly that fit in an observation (κ(24) = 196560 does not).
 KISSING_NUMBERS = {2: 6, 3: 12, 4: 24, 8: 240}
@@ -127,6 +128,10 @@ class SphericalCodeVector(TorchVectorEnv):
     Terminates on success (``target`` vectors) or at the first invalid placement (not a
     success). Truncates after ``max_episode_steps`` (default ``target``, which never binds).
 
+    ## State
+    ``get_state()`` holds the slot table, the count of placed vectors, whether the last
+    placement was invalid, and the vector it tried to place (drawn in red when rejected).
+
     ## Arguments
     - ``dim`` (default 3): the dimension d, 2 to 64.
     - ``theta`` (default 60): the least pairwise angle in degrees, 1 to 180.
@@ -139,6 +144,7 @@ class SphericalCodeVector(TorchVectorEnv):
 
     potentials = ("placed",)
     extra_rewards = {"placements": lambda terms: terms["placements"]}
+    state_fields = ("table", "count", "invalid", "last_candidate")
 
     def __init__(
         self,
@@ -175,8 +181,7 @@ class SphericalCodeVector(TorchVectorEnv):
         #: Each slot's (placed flag, vector): the observation, kept up to date in place.
         self.table = torch.zeros(rows, slots, self.dim + 1, device=self.device)
         self.count = torch.ones(rows, dtype=torch.int64, device=self.device)
-        self.placed_now = torch.zeros(rows, dtype=torch.bool, device=self.device)
-        self.invalid = torch.zeros(rows, dtype=torch.bool, device=self.device)
+        self.invalid = torch.zeros(rows, dtype=torch.bool, device=self.device)  # the last placement failed: the end
         self.last_candidate = torch.zeros(rows, self.dim, device=self.device)  # drawn in red when rejected
         self._slots = torch.arange(slots, device=self.device)
         self._rows = torch.arange(rows, device=self.device)
@@ -204,7 +209,6 @@ class SphericalCodeVector(TorchVectorEnv):
         self.table.mul_(~rows.view(-1, 1, 1))
         self.table[:, 0] = torch.where(rows.unsqueeze(1), self._slot_entry(first), self.table[:, 0])
         self.count = torch.where(rows, 1, self.count)
-        self.placed_now = self.placed_now & ~rows
         self.invalid = self.invalid & ~rows
 
     @property
@@ -220,7 +224,8 @@ class SphericalCodeVector(TorchVectorEnv):
         """(num_envs, target): which slots hold a vector."""
         return self._slots < self.count.unsqueeze(1)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> Transition:
+        """Place one vector where it fits; returns whether it was ``placed``."""
         if self.action_kind == "continuous":
             candidate, realisable = self._direction(action)
         else:
@@ -236,8 +241,9 @@ class SphericalCodeVector(TorchVectorEnv):
         slot = self.count.clamp(max=self.target - 1)
         self.table[self._rows, slot] = torch.where(place.unsqueeze(1), entry, self.table[self._rows, slot])
         self.count = self.count + place
-        self.placed_now, self.invalid = place, ~fits
+        self.invalid = ~fits
         self.last_candidate = candidate
+        return {"placed": place}
 
     def _direction(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Continuous actions: the unit vector along each action, and whether it has a direction."""
@@ -276,19 +282,19 @@ class SphericalCodeVector(TorchVectorEnv):
         unit = (candidate / norm.clamp(min=1e-6)).to(torch.float32)
         return unit, consistent & fits_in_space & (norm.squeeze(1) > 0.5)
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: Transition) -> torch.Tensor:
         return self.count >= self.target
 
     def _terminated(self, success: torch.Tensor) -> torch.Tensor:
         return success | self.invalid
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"sparse": success.float(), "placements": self.placed_now.float()}
+    def _reward_terms(self, success: torch.Tensor, transition: Transition) -> dict[str, torch.Tensor]:
+        return {"sparse": success.float(), "placements": transition["placed"].float()}
 
     def _potentials(self) -> dict[str, torch.Tensor]:
         return {"placed": self.count.float() / self.target}
 
-    def _step_info(self) -> dict[str, torch.Tensor]:
+    def _step_info(self, transition: Transition) -> dict[str, torch.Tensor]:
         return {"invalid_placement": self.invalid.clone()}
 
     def _observe(self) -> torch.Tensor:

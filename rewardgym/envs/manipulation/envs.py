@@ -45,6 +45,13 @@ TASK_DOC = """{summary}
     (Fetch's convention, which keeps HER's relabelled transitions exact); with
     ``terminate_on_success=True`` it does (panda-gym's).
 
+    ## State
+    ``get_state()``/``set_state()`` cover each row's goal, cube start and gripper target and its
+    engine state: on MuJoCo the physics state and last sensor readings, so a restored row
+    continues exactly; on PyBullet the joint and cube states but not the contact state, which
+    PyBullet cannot hand over, so a restored row whose cube is in contact (as a cube lying on the
+    table is) may drift from the original (see ``PybulletSimulator.get_state``).
+
     ## Arguments
     ``backend``, ``goal_range`` (half-width of the goal box, 0.15){arguments},
     ``distance_threshold`` (0.05), ``terminate_on_success`` (False), and the common ones.

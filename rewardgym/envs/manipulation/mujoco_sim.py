@@ -8,7 +8,8 @@ which keeps contact-rich steps cheap.
 
 A batch is one array of full physics states. Each control step hands every row to
 ``mujoco.rollout`` (a thread pool over the rows, each row from its own state with a cold solver
-warm-start), so a row's trajectory never depends on the batch it runs in.
+warm-start), so a row's trajectory never depends on the batch it runs in, and that state with the
+last sensor readings is all a row carries from one step to the next (see ``get_state``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ ROBOT_BODIES = ["panda_link0", *[f"panda_link{i}" for i in range(1, 9)], "panda_
                 "panda_rightfinger", "panda_grasptarget"]
 CONTROL_SPEC = mujoco.mjtState.mjSTATE_CTRL | mujoco.mjtState.mjSTATE_MOCAP_POS  # finger target, then gripper target
 FULL_STATE = mujoco.mjtState.mjSTATE_FULLPHYSICS
+
+
+def state_layout(model: mujoco.MjModel) -> dict[str, slice]:
+    """Where each nonempty part of a ``FULL_STATE`` vector lies, by name: "time", "qpos", "qvel", ...
+
+    ``mj_getState`` lays the parts out in the order of their ``mjtState`` bits.
+    """
+    layout, start = {}, 0
+    for bit in range(int(mujoco.mjtState.mjNSTATE)):
+        part = mujoco.mjtState(1 << bit)
+        size = mujoco.mj_stateSize(model, part)
+        if FULL_STATE & part and size:
+            layout[part.name.removeprefix("mjSTATE_").lower()] = slice(start, start + size)
+            start += size
+    return layout
 
 
 def _add_box(body: Any, name: str, pos: tuple, half_size: tuple, rgba: tuple) -> Any:
@@ -139,6 +155,7 @@ class MujocoSimulator(Simulator):
         self._start_reading[: self.model.nsensordata] = start.sensordata
         object_qpos = self.model.jnt_qposadr[self.model.joint("object").id] if with_object else 0
         self._object_state = slice(1 + object_qpos, 4 + object_qpos)  # the state starts with the time
+        self._layout = state_layout(self.model)
 
         self._state = np.tile(self._start_state, (num_envs, 1))
         self._reading = np.tile(self._start_reading, (num_envs, 1))
@@ -166,6 +183,24 @@ class MujocoSimulator(Simulator):
 
     def read(self) -> np.ndarray:
         return self._reading.copy()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Each row's physics state by part (``time``, ``qpos``, ``qvel``, and ``act``, ``history``,
+        ``plugin`` or ``plastic`` where the model has them) and its ``reading``.
+
+        The reading is kept as read: MuJoCo computes sensors before it integrates, so the last
+        substep's sensor values are not a function of the state it ends in. Nothing else carries
+        over between control steps: every substep takes ``ctrl`` and ``mocap_pos`` from the step's
+        command, ``mocap_quat`` and the weld are constants of the model, and ``mujoco.rollout``
+        starts each row's solver cold.
+        """
+        parts = {name: self._state[:, where].copy() for name, where in self._layout.items()}
+        return {**parts, "reading": self._reading.copy()}
+
+    def set_state(self, values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        for name, where in self._layout.items():
+            self._state[rows, where] = values[name]
+        self._reading[rows] = values["reading"]
 
     def render(self, row: int, goal: np.ndarray, width: int, height: int) -> np.ndarray:
         data = self._datas[0]

@@ -5,6 +5,10 @@ pointing down) and drives the joints there with position control for ``SUBSTEPS`
 steps, as panda-gym does. As in the MuJoCo scene, only the hand and fingers collide; the arm
 links pass through the table. A reset restores a state saved right after loading, so a client's
 trajectory depends only on its own reset and actions.
+
+A row's explicit state (``PybulletSimulator.get_state``) is the robot's joint states and the cube's
+base state, which any client takes back. It is not all PyBullet keeps: see ``get_state`` for the
+contact state that no client can carry to another, and what that changes.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ GRASP_LINK = 11  # panda_grasptarget
 JOINT_FORCES = [87.0] * 4 + [12.0] * 3  # the URDF's effort limits
 FINGER_FORCE = 20.0
 GRIPPER_DOWN_XYZW = (*GRIPPER_DOWN[1:], GRIPPER_DOWN[0])
+MOVING_JOINTS = ARM_JOINTS + FINGER_JOINTS
 
 
 @functools.lru_cache(maxsize=None)
@@ -103,15 +108,41 @@ class PandaClient:
         look = self.client.createVisualShape(pybullet.GEOM_BOX, halfExtents=half_size, rgbaColor=rgba)
         return self.client.createMultiBody(mass, shape, look, basePosition=position)
 
-    def reset(self, object_position: np.ndarray) -> None:
-        self.client.restoreState(self.start)
-        # restoreState keeps the contact caches of the last episode; a collision pass without the
-        # colliders drops them, so that every episode starts alike.
+    def _forget_contacts(self) -> None:
+        """Drop the contact caches (a collision pass without the colliders): ``restoreState`` keeps them."""
         self._collide(False)
         self.client.performCollisionDetection()
         self._collide(True)
+
+    def reset(self, object_position: np.ndarray) -> None:
+        self.client.restoreState(self.start)
+        self._forget_contacts()  # so that every episode starts alike
         if self.object is not None:
             self.client.resetBasePositionAndOrientation(self.object, object_position.tolist(), (0, 0, 0, 1))
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """The moving joints' positions and velocities, and the cube's base pose (x, y, z, w) and velocities."""
+        joints = self.client.getJointStates(self.robot, MOVING_JOINTS)
+        state = {"joint_position": np.array([joint[0] for joint in joints]),
+                 "joint_velocity": np.array([joint[1] for joint in joints])}
+        if self.object is not None:
+            position, orientation = self.client.getBasePositionAndOrientation(self.object)
+            velocity, angular_velocity = self.client.getBaseVelocity(self.object)
+            state.update(object_position=np.array(position), object_orientation=np.array(orientation),
+                         object_velocity=np.array(velocity), object_angular_velocity=np.array(angular_velocity))
+        return state
+
+    def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Take back a ``get_state`` (of this client or another), starting from no contacts as a reset does."""
+        self.client.restoreState(self.start)
+        self._forget_contacts()
+        for joint, position, velocity in zip(MOVING_JOINTS, state["joint_position"], state["joint_velocity"]):
+            self.client.resetJointState(self.robot, joint, float(position), float(velocity))
+        if self.object is not None:
+            self.client.resetBasePositionAndOrientation(self.object, state["object_position"].tolist(),
+                                                        state["object_orientation"].tolist())
+            self.client.resetBaseVelocity(self.object, state["object_velocity"].tolist(),
+                                          state["object_angular_velocity"].tolist())
 
     def step(self, grip_target: np.ndarray, finger_target: float) -> None:
         client = self.client
@@ -171,6 +202,36 @@ class PybulletSimulator(Simulator):
 
     def read(self) -> np.ndarray:
         return self._reading.copy()
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Every row's ``joint_position`` and ``joint_velocity`` (arm and fingers) and, with a cube,
+        ``object_position``, ``object_orientation`` (x, y, z, w), ``object_velocity`` and
+        ``object_angular_velocity``; the robot's base and the table never move.
+
+        PyBullet cannot restore a row exactly, in another client or later in the same one, for
+        what its API neither reads nor writes:
+
+        - the contact state: the points each touching pair of bodies keeps from step to step, and
+          the order of pairs and points, which the solver follows and which depends on the
+          client's history. (``restoreState`` from a ``saveBullet`` file fills in points only for
+          pairs that already exist under the same internal body ids, which every reset renews.)
+        - the cube's exact orientation: ``getBasePositionAndOrientation`` passes the quaternion
+          the engine integrates through a rotation matrix, up to one unit in its last place.
+
+        So a restored row starts without contacts, as a reset does, and finds them again at its
+        first physics step. Without contacts (Reach, unless a finger meets the table) it replays
+        exactly. With the cube, over oracle-driven Push and PickPlace episodes, fewer than one
+        restored row in eight replayed ten steps exactly; the others differed from the first step
+        on (median 3e-4 on Push, 9e-3 on PickPlace in the observation, once the cube had been
+        touched) and then diverged as contact-rich motion does.
+        """
+        states = [client.get_state() for client in self.clients]
+        return {name: np.stack([state[name] for state in states]) for name in states[0]}
+
+    def set_state(self, values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        for i, row in enumerate(rows):
+            self.clients[row].set_state({name: value[i] for name, value in values.items()})
+            self.clients[row].read(self._reading[row])
 
     def render(self, row: int, goal: np.ndarray, width: int, height: int) -> np.ndarray:
         return self.clients[row].render(goal, width, height)

@@ -3,7 +3,10 @@
 A ``Simulator`` holds ``num_envs`` copies of one scene: a Franka Panda (the URDF that
 ``pybullet_data`` ships, loaded by both engines) on a table, and optionally a 4 cm cube. It knows
 nothing of goals or rewards: the task layer hands it a gripper target and a finger opening each
-step and reads back one row of numbers per env (layout ``READING``).
+step and reads back one row of numbers per env (layout ``READING``). ``get_state``/``set_state``
+carry every row's engine state as arrays, which any simulator of the same scene and engine takes
+back (another batch, another batch size): on MuJoCo the row then continues exactly as it would
+have, on PyBullet without the contact state that engine cannot hand over (see its ``get_state``).
 
 World frame (panda-gym's): the table top is the plane ``z = 0``, the robot base stands at
 ``(-0.6, 0, 0)``, goals and cubes are sampled around the origin.
@@ -73,6 +76,14 @@ class Simulator(ABC):
     @abstractmethod
     def read(self) -> np.ndarray:
         """``(num_envs, READING_SIZE)`` float64: the current readings of every row (object fields zero without a cube)."""
+
+    @abstractmethod
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Every row's engine state by name, each entry ``(num_envs, ...)``: what later steps and readings depend on."""
+
+    @abstractmethod
+    def set_state(self, values: dict[str, np.ndarray], rows: np.ndarray) -> None:
+        """Put ``values`` (entries of ``get_state``, one row per index of ``rows``) into those rows."""
 
     @abstractmethod
     def render(self, row: int, goal: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 It follows the Fetch / panda-gym goal-env conventions and runs on either engine through the
 ``Simulator`` interface: everything here is batched torch over the rows, the engine only steps.
+A row's state is its goal, cube start and gripper target, and the engine's state of the row
+(``Simulator.get_state``); observations and goal distances are read back from the engine.
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class ManipulationVectorEnv(GoalConditioned, TorchVectorEnv):
     """A Franka Panda moves its gripper (and maybe a cube) to a goal; subclasses name the task.
 
     Subclasses set ``with_object`` and ``block_gripper`` and implement ``_sample_goal``.
+    ``get_state()`` covers the goals, cube starts and gripper targets (``task.<name>``) and the
+    engine's state of every row (``task.sim.<name>``, see the backend's ``Simulator.get_state``).
     """
 
     metadata: ClassVar[dict[str, Any]] = {**TorchVectorEnv.metadata, "render_fps": 25}
@@ -70,6 +74,7 @@ class ManipulationVectorEnv(GoalConditioned, TorchVectorEnv):
     with_object: ClassVar[bool]
     block_gripper: ClassVar[bool]
     object_range = 0.0  # half-width of the square the cube starts in (tasks with a cube take it as an argument)
+    state_fields = ("goal", "object_start")  # with the gripper target and the engine's state, see _task_state
     max_benchmark_envs = 1024  # one engine instance per env: larger batches only measure memory
 
     def __init__(
@@ -136,20 +141,21 @@ class ManipulationVectorEnv(GoalConditioned, TorchVectorEnv):
         readings = self._sense()
         self.grip_target[restarting] = readings[restarting, READING["grip_pos"]]
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         command = action.cpu().numpy().astype(np.float64)
         self.grip_target = np.clip(self.grip_target + STEP_SIZE * command[:, :3], WORKSPACE_LOW, WORKSPACE_HIGH)
         opening = np.zeros(self.num_envs) if self.block_gripper else (command[:, 3] + 1) * (FINGER_MAX / 2)
         self.sim.step(self.grip_target, opening)
         self._sense()
+        return {}  # success and rewards depend on the state reached only
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.goal_distance <= self.distance_threshold
 
     def _terminated(self, success: torch.Tensor) -> torch.Tensor:
         return success & self.terminate_on_success
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _reward_terms(self, success: torch.Tensor, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"sparse": success.float() - 1.0, "dense": -self.goal_distance}
 
     def _potentials(self) -> dict[str, torch.Tensor]:
@@ -160,6 +166,22 @@ class ManipulationVectorEnv(GoalConditioned, TorchVectorEnv):
 
     def _sparse_goal_reward(self, distance: torch.Tensor) -> torch.Tensor:
         return -(distance > self.distance_threshold).float()  # −1 per step until within the threshold
+
+    # -- explicit state -----------------------------------------------------------------------
+
+    def _task_state(self) -> dict[str, torch.Tensor]:
+        """``state_fields``, the gripper targets (float64) and the engine's entries, as ``sim.<name>``."""
+        engine = {f"sim.{name}": torch.from_numpy(value) for name, value in self.sim.get_state().items()}
+        state = {**super()._task_state(), "grip_target": torch.from_numpy(self.grip_target), **engine}
+        return {name: value.to(self.device) for name, value in state.items()}
+
+    def _load_task_state(self, values: dict[str, torch.Tensor], rows: torch.Tensor) -> None:
+        super()._load_task_state(values, rows)
+        index = rows.cpu().numpy()
+        self.grip_target[index] = values["grip_target"].cpu().numpy()
+        self.sim.set_state({name.removeprefix("sim."): value.cpu().numpy() for name, value in values.items()
+                            if name.startswith("sim.")}, index)
+        self._sense()
 
     # -- drawing ------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class MazeVectorEnv(TorchVectorEnv):
     """
 
     steps_per_size_squared: ClassVar[int]
+    level_slots = {"level": "levels"}
 
     def __init__(
         self,

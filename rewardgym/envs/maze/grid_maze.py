@@ -50,6 +50,7 @@ class GridMazeVector(MazeVectorEnv):
 
     steps_per_size_squared = 4
     potentials = ("geodesic", "euclidean")
+    state_fields = ("level", "position", "goal", "potential_scale")
     keys_to_action = {(ord("w"),): 0, (ord("d"),): 1, (ord("s"),): 2, (ord("a"),): 3}
 
     def __init__(
@@ -70,7 +71,7 @@ class GridMazeVector(MazeVectorEnv):
         self._moves = torch.tensor([d_row * grid + d_column for d_row, d_column in MOVES], device=self.device)
         self.position = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.goal = torch.zeros_like(self.position)
-        self._scale = torch.ones(self.num_envs, device=self.device)
+        self.potential_scale = torch.ones(self.num_envs, device=self.device)
 
         if self.observation_kind == "top_down":
             observation_space = spaces.Box(0, 1, (3, grid, grid), np.uint8)
@@ -88,21 +89,22 @@ class GridMazeVector(MazeVectorEnv):
         self._new_levels(rows)
         self.position = torch.where(rows, self._level_value("start"), self.position)
         self.goal = torch.where(rows, self._level_value("goal"), self.goal)
-        self._scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self._scale)
+        self.potential_scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self.potential_scale)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         target = self.position + self._moves[action]
         blocked = self._at("walls", target)
         self.position = torch.where(blocked, self.position, target)
+        return {}
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.position == self.goal
 
     def _potentials(self) -> dict[str, torch.Tensor]:
         geodesic = self._at("distance", self.position).float()
         offset = self._row_col(self.position) - self._row_col(self.goal)
         euclidean = torch.linalg.vector_norm(offset.float(), dim=-1)
-        return {"geodesic": -geodesic / self._scale, "euclidean": -euclidean / self._scale}
+        return {"geodesic": -geodesic / self.potential_scale, "euclidean": -euclidean / self.potential_scale}
 
     def _observe(self) -> torch.Tensor:
         if self.observation_kind == "top_down":
@@ -110,13 +112,10 @@ class GridMazeVector(MazeVectorEnv):
         return self._observe_egocentric()
 
     def _observe_top_down(self) -> torch.Tensor:
-        grid_squares = self.grid * self.grid
-        observation = torch.empty((self.num_envs, 3, grid_squares), dtype=torch.uint8, device=self.device)
-        observation[:, 0] = self.levels["walls"][self.level]
-        observation[:, 1:].zero_()
-        observation[:, 1].scatter_(1, self.position.unsqueeze(1), 1)
-        observation[:, 2].scatter_(1, self.goal.unsqueeze(1), 1)
-        return observation.view(self.num_envs, 3, self.grid, self.grid)
+        squares = torch.arange(self.grid * self.grid, device=self.device)
+        walls = self.levels["walls"].index_select(0, self.level)
+        agent, goal = squares == self.position.unsqueeze(1), squares == self.goal.unsqueeze(1)
+        return torch.stack([walls, agent, goal], dim=1).to(torch.uint8).view(self.num_envs, 3, self.grid, self.grid)
 
     def _observe_egocentric(self) -> torch.Tensor:
         row_col = self._row_col(self.position)

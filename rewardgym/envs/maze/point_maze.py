@@ -59,6 +59,7 @@ class PointMazeVector(GoalConditioned, MazeVectorEnv):
 
     steps_per_size_squared = 8
     potentials = ("geodesic",)
+    state_fields = ("level", "position", "velocity", "goal", "goal_square", "potential_scale")
     extra_rewards = {"dense": lambda terms: terms["dense"]}
 
     def __init__(
@@ -83,7 +84,7 @@ class PointMazeVector(GoalConditioned, MazeVectorEnv):
         self.velocity = torch.zeros(shape, device=self.device)
         self.goal = torch.zeros(shape, device=self.device)
         self.goal_square = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
-        self._scale = torch.ones(self.num_envs, device=self.device)
+        self.potential_scale = torch.ones(self.num_envs, device=self.device)
         offsets = torch.arange(-1, 2, device=self.device)
         self._neighbourhood = (offsets.view(3, 1) * self.grid + offsets.view(1, 3)).reshape(1, 9)
 
@@ -112,12 +113,13 @@ class PointMazeVector(GoalConditioned, MazeVectorEnv):
         self.velocity = torch.where(column, 0.0, self.velocity)
         self.goal = torch.where(column, goal, self.goal)
         self.goal_square = torch.where(rows, self._level_value("goal"), self.goal_square)
-        self._scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self._scale)
+        self.potential_scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self.potential_scale)
 
-    def _transition(self, action: torch.Tensor) -> None:
+    def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         self.velocity = self.point_mass.accelerate(self.velocity, action)
         for axis in (0, 1):  # move along x, then along y, stopping at walls
             self._move_along(axis)
+        return {}
 
     def _move_along(self, axis: int) -> None:
         """Move the box along one axis; if its leading edge enters a wall square, stop flush with it."""
@@ -142,10 +144,10 @@ class PointMazeVector(GoalConditioned, MazeVectorEnv):
     def _distance_to_goal(self) -> torch.Tensor:
         return torch.linalg.vector_norm(self.position - self.goal, dim=-1)
 
-    def _success(self) -> torch.Tensor:
+    def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self._distance_to_goal() <= self.goal_radius
 
-    def _reward_terms(self, success: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _reward_terms(self, success: torch.Tensor, transition: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {"sparse": success.float(), "dense": -self._distance_to_goal()}
 
     def _potentials(self) -> dict[str, torch.Tensor]:
@@ -153,7 +155,7 @@ class PointMazeVector(GoalConditioned, MazeVectorEnv):
         toward = self._at("toward", square)
         via_next = self._at("distance", square).float() - 1 + torch.linalg.vector_norm(self.position - self._centre(toward), dim=-1)
         geodesic = torch.where(square == self.goal_square, self._distance_to_goal(), via_next)
-        return {"geodesic": -geodesic / self._scale}
+        return {"geodesic": -geodesic / self.potential_scale}
 
     def _square_of(self, position: torch.Tensor) -> torch.Tensor:
         cell = position.floor().long()

@@ -10,9 +10,7 @@ from rewardgym.envs.driving.behavior import (
     MOBIL,
     equilibrium_gap,
     idm_acceleration,
-    lane_leaders,
     lane_neighbours,
-    leaders_in_lane,
     mobil_accepts,
 )
 from rewardgym.envs.driving.highway import HighwayVector
@@ -94,7 +92,7 @@ def scene(positions: list[tuple[float, int, float]]) -> HighwayVector:
 )
 def test_traffic_changes_lane_as_mobil_decides(positions, changes):
     env = scene(positions)
-    env._plan()
+    env.traffic.plan(env.vehicles, env.elapsed)
     assert (int(env.vehicles.lane[0, 1]) == 0) == changes
 
 
@@ -130,23 +128,14 @@ def test_lane_neighbours_match_a_brute_force_search():
                     assert float(found.follower_gap[row, query, i]) == pytest.approx(float(x[row, i] - x[row, follower]))
 
 
-@pytest.mark.parametrize("hinted", [False, True])
-def test_lane_leaders_and_leaders_in_lane_agree_with_the_lane_neighbours(hinted):
-    """The fast searches the traffic uses every step give lane_neighbours' leaders (checked above
-    against a brute-force search), whatever order the sort starts from."""
-    x, lane, alive = random_scenes(1)
-    found = lane_neighbours(x, lane, alive, lanes_count=3)
-    hint = torch.rand(64, 12, generator=torch.Generator().manual_seed(2)).argsort(dim=1) if hinted else None
-    leader, gap, order = lane_leaders(x, lane, alive, hint=hint)
-    own = lane.unsqueeze(1)
-    assert torch.equal(gap[alive], found.leader_gap.gather(1, own).squeeze(1)[alive])
-    has = alive & torch.isfinite(gap)
-    assert torch.equal(leader[has], found.leader.gather(1, own).squeeze(1)[has])
-    assert torch.equal(torch.sort(order, dim=1).values, torch.arange(12).expand(64, 12))  # a permutation
-
-    row, vehicle = alive.nonzero(as_tuple=True)
-    target = torch.randint(0, 3, row.shape, generator=torch.Generator().manual_seed(3))
-    other, other_gap = leaders_in_lane(x, lane, alive, row, vehicle, target)
-    assert torch.equal(other_gap, found.leader_gap[row, target, vehicle])
-    finite = torch.isfinite(other_gap)
-    assert torch.equal(other[finite], found.leader[row, target, vehicle][finite])
+def test_a_vehicle_changing_lane_follows_the_nearer_of_its_two_leaders():
+    """Between lanes a vehicle brakes for the nearer of the leaders in the lane it leaves and the
+    lane it moves to; a vehicle keeping its lane, for its own lane's leader only."""
+    env = scene([(-200.0, 0, 25.0), (0.0, 1, 25.0), (50.0, 1, 25.0), (20.0, 0, 25.0)])
+    v = env.vehicles
+    v.lane = torch.tensor([[0, 0, 1, 0]])  # vehicle 1 moves from lane 1 (where it still is) to lane 0
+    env.elapsed = torch.ones_like(env.elapsed)  # not a decision step: the lanes stay as set
+    plan = env.traffic.plan(v, env.elapsed)
+    assert plan["leader"][0, 1] == 3  # 20 m ahead in lane 0, nearer than vehicle 2, 50 m ahead in lane 1
+    assert plan["leader"][0, 0] == 3 and plan["no_leader"][0, 2] == float("inf")
+    assert plan["lane_centre"][0].tolist() == [0.0, 0.0, 4.0, 0.0]

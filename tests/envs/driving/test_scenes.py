@@ -117,3 +117,40 @@ def test_the_observation_lists_the_nearest_vehicles_relative_to_the_ego():
     assert observation[:, 0].tolist() == [1.0, 1.0, 1.0]
     torch.testing.assert_close(observation[1:, 1] * scale_x, torch.tensor([10.0, -15.0]))  # nearest first
     torch.testing.assert_close(observation[1:, 2] * scale_y, torch.tensor([4.0, 0.0]))
+
+
+def test_the_summed_reward_takes_its_weights_as_arguments():
+    weights = {"collision_reward": -2.0, "right_lane_reward": 0.5, "high_speed_reward": 1.0, "lane_change_reward": -0.3,
+               "reward_speed_range": (10.0, 20.0)}
+    env = HighwayVector(2, vehicles_count=0, lanes_count=2, reward="summed", **weights)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(torch.tensor([LANE_LEFT, IDLE]))
+    terms = info["reward_terms"]
+    torch.testing.assert_close(terms["high_speed"], ((env.vehicles.speed[:, 0] * torch.cos(env.vehicles.heading[:, 0]) - 10.0) / 10.0).clamp(0, 1))
+    raw = 0.5 * terms["right_lane"] + 1.0 * terms["high_speed"] - 0.3 * terms["lane_change"]
+    torch.testing.assert_close(reward, (raw + 2.0) / 3.5)
+
+
+@pytest.mark.parametrize("env_id", SCENES)
+@pytest.mark.parametrize("weights, message", [
+    ({"collision_reward": "-1"}, "collision_reward must be a number"),
+    ({"high_speed_reward": float("nan")}, "high_speed_reward must be in"),
+    ({"reward_speed_range": 20.0}, "reward_speed_range must be a pair"),
+    ({"reward_speed_range": (30.0, 20.0)}, "reward_speed_range must be increasing"),
+    ({"collision_reward": 1.0}, "collision_reward .* must be below"),
+])
+def test_bad_reward_weights_are_value_errors(env_id, weights, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make_vec(env_id, num_envs=1, **weights)
+
+
+def test_merge_is_a_highway_with_an_on_ramp():
+    merge = gym.make_vec("rewardgym/Merge-v1", num_envs=4)
+    highway = HighwayVector(4, ramp_length=200.0, lanes_count=2, vehicles_count=12, duration=30.0)
+    for env in (merge, highway):
+        env.reset(seed=5)
+    assert (merge.vehicles.lane[:, 0] == merge.road.lanes_count).all()  # the ego starts on the ramp
+    for action in (IDLE, LANE_LEFT, FASTER, IDLE):
+        expected, got = merge.step(torch.full((4,), action)), highway.step(torch.full((4,), action))
+        torch.testing.assert_close(got[0], expected[0], rtol=0, atol=0)
+        torch.testing.assert_close(got[1], expected[1], rtol=0, atol=0)

@@ -138,5 +138,4 @@ def test_priority_road_traffic_does_not_wait_for_the_ego():
     v.lane = torch.tensor([[1, priority, minor]])
     v.x, v.y, v.heading = env.routes.pose_at(v.lane, s)
     v.alive = torch.ones_like(v.alive)
-    env._plan()
-    assert env._yielding[0].tolist() == [False, False, True]
+    assert env.traffic.plan(v, env.elapsed)["yielding"][0].tolist() == [False, False, True]

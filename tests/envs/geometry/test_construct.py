@@ -109,6 +109,28 @@ def test_masked_actions_are_exactly_the_invalid_ones():
     assert seen_valid > 100 and seen_invalid > 100
 
 
+def test_the_step_and_the_action_mask_compile_to_one_graph_on_every_level():
+    """``tests/core/test_compile.py`` compiles the per-step core on one-move levels; here every
+    level's tools (curve operands, point goals) with valid and invalid actions mixed, and the mask."""
+    def compiled(function):
+        return torch.compile(function, fullgraph=True, backend="aot_eager", dynamic=False)
+
+    torch._dynamo.reset()
+    eager, traced = ConstructVector(16, level="all", max_points=8), ConstructVector(16, level="all", max_points=8)
+    _, info = eager.reset(seed=4)
+    traced.reset(seed=4)
+    advance, observe, state_info = compiled(traced._advance), compiled(traced._observe), compiled(traced._state_info)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(6):
+        masked = torch.multinomial(info["action_mask"].float() + 1e-9, 1, generator=generator).squeeze(1)
+        uniform = torch.randint(0, info["action_mask"].shape[1], (16,), generator=generator)
+        actions = torch.where(torch.arange(16) % 4 == 0, uniform, masked)
+        torch.testing.assert_close(advance(actions), eager._advance(actions), rtol=0, atol=0, equal_nan=True)
+        torch.testing.assert_close(observe(), eager._observe(), rtol=0, atol=0)
+        info = eager._state_info()
+        torch.testing.assert_close(state_info(), info, rtol=0, atol=0)
+
+
 def test_intersections_appear_once_as_points():
     env = ConstructVector(4, level="perp_bisector")
     env.reset(seed=2)
