@@ -28,7 +28,7 @@ class InverseCovariance(nn.Module):
         u = torch.bmm(self.inverse, phi.unsqueeze(-1))
         bonus = (phi * u.squeeze(-1)).sum(-1)
         weight = torch.where(rows, -1.0 / (1.0 + bonus), 0.0)  # 0 leaves a row exactly as it was
-        self.inverse.baddbmm_(u, u.transpose(1, 2) * weight.view(-1, 1, 1))
+        self.inverse.addcmul_(u, u.transpose(1, 2) * weight.view(-1, 1, 1))  # faster than a k = 1 baddbmm
         return bonus
 
     def add(self, phi: torch.Tensor, rows: torch.Tensor) -> None:
@@ -52,7 +52,8 @@ class E3B(EmbeddingMemoryBonus):
     Episodic: yes.
 
     Defaults: ``ridge=0.1`` (λ) from the E3B README (``--ridge 0.1``) and rllte; ``latent=128``,
-    ``lr=1e-3``, ``batch_size=256`` from rllte's E3B; ``hidden=256`` is this suite's.
+    ``lr=1e-3`` from rllte's E3B; ``hidden=256`` is this suite's. ``update`` is one Adam step of φ
+    and the inverse head on the batch given (see ``InverseDynamicsEmbedding``).
     """
 
     episodic = True
@@ -64,9 +65,8 @@ class E3B(EmbeddingMemoryBonus):
         latent: int = 128,
         hidden: int = 256,
         lr: float = 1e-3,
-        batch_size: int = 256,
     ):
         ridge = check_float("ridge", ridge, 1e-8, 1e8)
-        super().__init__(env, InverseCovariance(env.num_envs, latent, ridge), latent, hidden, lr, batch_size)
+        super().__init__(env, InverseCovariance(env.num_envs, latent, ridge), latent, hidden, lr)
         self.ridge = ridge
         self.to(self.device)

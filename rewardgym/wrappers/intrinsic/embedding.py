@@ -9,8 +9,12 @@ from the pair ``(φ(s_t), φ(s_{t+1}))``. Training both on
 makes φ keep what the agent controls and drop what it cannot affect (Pathak et al. 2017). ICM
 builds on it; E3B and NGU keep an episodic memory of its embeddings (``EmbeddingMemoryBonus``).
 
-Defaults: ``latent=128``, ``lr=1e-3``, ``batch_size=256`` are rllte's (``E3B``, ``RND``);
-``hidden=256`` is this suite's choice for the two hidden layers of the encoder's MLP.
+Each ``update`` is one Adam step on the batch it is given, as the e3b repository trains its
+encoder and inverse model (one step per learner batch, beside the policy's), and as RND trains
+its predictor here; the learner chooses the batches (a PPO minibatch, an env step's rows).
+
+Defaults: ``latent=128`` and ``lr=1e-3`` are rllte's (``E3B``, ``RND``); ``hidden=256`` is this
+suite's choice for the two hidden layers of the encoder's MLP.
 """
 
 from __future__ import annotations
@@ -35,18 +39,16 @@ class InverseDynamicsEmbedding(nn.Module):
         latent: the embedding's size.
         hidden: the width of the hidden layers (two in the encoder, one in the inverse head).
         lr: the Adam learning rate.
-        batch_size: the minibatch size of ``train_on``.
 
     API:
         ``forward(features) -> (..., latent)``: the embedding of observation features ``(..., obs_size)``.
         ``loss(obs, action, next_obs) -> scalar``: the inverse-dynamics loss of ``V`` transitions
             (``obs``, ``next_obs``: ``(V, obs_size)``; ``action``: ``(V,)`` ints or ``(V, A)`` floats),
             differentiable, for a caller that trains φ together with a loss of its own.
-        ``train_on(transitions, generator) -> float``: fold the valid transitions' next observations into
-            the normalisation statistics, then one epoch of Adam steps on shuffled minibatches;
-            returns the mean loss.
+        ``train_step(transitions) -> float``: fold the valid transitions' next observations into the
+            normalisation statistics, then one Adam step on all of them; returns the loss.
 
-    φ changes only in ``train_on`` (its normalisation statistics included), so it is a fixed
+    φ changes only in ``train_step`` (its normalisation statistics included), so it is a fixed
     function between two calls: episodic memories built from it stay consistent in between.
     """
 
@@ -57,12 +59,10 @@ class InverseDynamicsEmbedding(nn.Module):
         latent: int = 128,
         hidden: int = 256,
         lr: float = 1e-3,
-        batch_size: int = 256,
     ):
         super().__init__()
         latent, hidden = check_int("latent", latent, 1), check_int("hidden", hidden, 1)
         self.discrete = isinstance(action_space, spaces.Discrete)
-        self.batch_size = check_int("batch_size", batch_size, 1)
         self.obs_rms = RunningMeanStd((obs_size,))
         self.encoder = mlp([obs_size, hidden, hidden, latent])
         self.inverse = mlp([2 * latent, hidden, action_size(action_space)])
@@ -77,20 +77,17 @@ class InverseDynamicsEmbedding(nn.Module):
             return nn.functional.cross_entropy(predicted, action.long())
         return nn.functional.mse_loss(predicted, action.reshape(predicted.shape).float())
 
-    def train_on(self, transitions: Transitions, generator: torch.Generator | None = None) -> float:
+    def train_step(self, transitions: Transitions) -> float:
         batch = transitions.flat_valid()
         obs, action, next_obs = batch.obs[0], batch.action[0], batch.next_obs[0]
         if obs.shape[0] == 0:
             return 0.0
         self.obs_rms.update(next_obs)
-        losses = []
-        for rows in torch.randperm(obs.shape[0], device=obs.device, generator=generator).split(self.batch_size):
-            loss = self.loss(obs[rows], action[rows], next_obs[rows])
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
-            losses.append(loss.detach())
-        return float(torch.stack(losses).mean())
+        loss = self.loss(obs, action, next_obs)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.item()
 
 
 class EmbeddingMemoryBonus(MemoryBonus):
@@ -101,13 +98,13 @@ class EmbeddingMemoryBonus(MemoryBonus):
     embeddings already in memory stay as φ was when they were stored, as in the e3b repository.
     """
 
-    def __init__(self, env: Any, memory: Memory, latent: int, hidden: int, lr: float, batch_size: int):
+    def __init__(self, env: Any, memory: Memory, latent: int, hidden: int, lr: float):
         super().__init__(env, memory)
-        self.embedding = InverseDynamicsEmbedding(self.obs_size, self.action_space, latent, hidden, lr, batch_size)
+        self.embedding = InverseDynamicsEmbedding(self.obs_size, self.action_space, latent, hidden, lr)
 
     def compute(self, transitions: Transitions) -> torch.Tensor:
         with torch.no_grad():
             return self.scan(transitions, self.embedding(transitions.obs), self.embedding(transitions.next_obs))
 
     def update(self, transitions: Transitions) -> dict[str, float]:
-        return {"inverse_loss": self.embedding.train_on(transitions, self.generator)}
+        return {"inverse_loss": self.embedding.train_step(transitions)}

@@ -18,7 +18,7 @@ class ICM(Bonus):
     inverse head predicts ``a`` from ``(φ(s), φ(s'))``: cross-entropy for Discrete actions, MSE
     for Box ones); the forward model ``g`` takes ``φ(s)`` and the action (one-hot for Discrete,
     as is for Box). φ, the inverse head and ``g`` are trained together, as in the paper, by one
-    Adam optimiser of this module (the embedding's own ``train_on`` is not used) on
+    Adam optimiser of this module (the embedding's own ``train_step`` is not used) on
 
         L = (1 − β) · L_inv + β · L_fwd,   L_fwd = mean over transitions of ½ ‖φ̂(s') − φ(s')‖²,
 

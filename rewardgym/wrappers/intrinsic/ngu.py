@@ -96,8 +96,8 @@ class NGUEpisodic(EmbeddingMemoryBonus):
 
     Defaults: ``k=10``, ``epsilon=1e-4`` (ε), ``cluster_distance=0.008`` (ξ), ``c=1e-3``,
     ``max_similarity=8`` (s_m): NGU's values, also rllte's; ``capacity=1000`` and ``latent=32``
-    are rllte's (NGU's memory holds 30000 [M]; here one per env, so smaller); ``lr=1e-3``,
-    ``batch_size=256`` as ``InverseDynamicsEmbedding``; ``hidden=256`` is this suite's.
+    are rllte's (NGU's memory holds 30000 [M]; here one per env, so smaller); ``lr=1e-3`` and
+    ``hidden=256`` as ``InverseDynamicsEmbedding``; ``update`` is one Adam step of φ on the batch given.
     """
 
     episodic = True
@@ -114,8 +114,7 @@ class NGUEpisodic(EmbeddingMemoryBonus):
         latent: int = 32,
         hidden: int = 256,
         lr: float = 1e-3,
-        batch_size: int = 256,
     ):
         memory = KernelMemory(env.num_envs, capacity, latent, k, epsilon, cluster_distance, c, max_similarity)
-        super().__init__(env, memory, latent, hidden, lr, batch_size)
+        super().__init__(env, memory, latent, hidden, lr)
         self.to(self.device)

@@ -298,6 +298,31 @@ def test_memories_follow_random_episode_boundaries_exactly(drawn):
             assert bool(empty_rows(noveld)[env]) == (not episode)
 
 
+# -- training the embedding ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["e3b", "ngu"])
+def test_update_is_one_adam_step_on_every_valid_transition(name):
+    """As the e3b repository trains φ: one step per batch given, on all its valid transitions."""
+    states = np.arange(13) % NUM_STATES
+    transitions = batch(states[:-1].reshape(4, 3), states[1:].reshape(4, 3), valid=np.arange(12).reshape(4, 3) % 5 != 0)
+    bonus = BONUSES[name](fake_env(3))
+    by_hand = copy.deepcopy(bonus.embedding)
+    loss = bonus.update(transitions)["inverse_loss"]
+
+    valid = transitions.flat_valid()
+    by_hand.obs_rms.update(valid.next_obs[0])
+    expected = by_hand.loss(valid.obs[0], valid.action[0], valid.next_obs[0])
+    by_hand.optimizer.zero_grad()
+    expected.backward()
+    by_hand.optimizer.step()
+    assert loss == pytest.approx(expected.item())
+    assert [state["step"].item() for state in bonus.embedding.optimizer.state.values()] == [1.0] * len(
+        list(bonus.embedding.parameters()))
+    for trained, reference in zip(bonus.embedding.parameters(), by_hand.parameters()):
+        torch.testing.assert_close(trained, reference, rtol=0, atol=0)
+
+
 # -- saving and loading --------------------------------------------------------------------------
 
 
