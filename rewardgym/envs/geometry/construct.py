@@ -317,27 +317,40 @@ class ConstructVector(TorchVectorEnv):
         """Apply each row's tool; returns which rows took an ``invalid_action`` (a no-op) and which a
         ``redundant_action`` (a valid one whose curve already existed, also a no-op).
 
-        Every row is computed, and the invalid ones are masked out (``add``), so the step has
-        static shapes and no host synchronisation."""
+        Compiled, every row is computed and the invalid ones are masked out, so the step has static
+        shapes and no host synchronisation. Eagerly, only the valid rows are computed: a random or
+        constant policy's actions are mostly invalid, and skipping them makes its steps several
+        times faster."""
         a = self.actions
         valid = self._mask_table[self._mask_rows(), action]
         if len(self._curve_actions):
             operand_kind = self.construction.kinds.gather(1, a.curve[action].unsqueeze(1)).squeeze(1)
             valid &= ~a.uses_curve[action] | (operand_kind == LINE)
+        if torch.compiler.is_compiling():
+            rows, add, construction = slice(None), valid, self.construction
+        else:
+            rows = torch.nonzero(valid).squeeze(1)
+            if rows.numel() == 0:
+                return {"invalid_action": ~valid, "redundant_action": torch.zeros_like(valid)}
+            add, construction = valid[rows], self.construction.take(rows)
+        action = action[rows]
         points = torch.stack([a.p1[action], a.p2[action], a.p3[action]], dim=1)
-        added, candidates, fresh, curve, kind = self._apply(
-            self.construction, a.tool[action], points, a.curve[action], valid
-        )
+        added, candidates, fresh, curve, kind = self._apply(construction, a.tool[action], points, a.curve[action], add)
+        if construction is not self.construction:
+            self.construction.put(rows, construction)
 
         # Residuals only fall, and only new objects can lower them (none in the rows not added).
+        goals, goal_kinds = self.goals[rows], self.goal_kinds[rows]
         curve_kinds = torch.where(added, kind, NO_CURVE).view(-1, 1, 1)
-        residual = curve_residual(self.goals, curve.unsqueeze(2), self.goal_kinds.unsqueeze(1), curve_kinds)
+        residual = curve_residual(goals, curve.unsqueeze(2), goal_kinds.unsqueeze(1), curve_kinds)
         if self._point_goals:
-            to_points = point_residual(self.goals[..., None, :2], candidates.unsqueeze(2))  # (R, I, G, 2C)
+            to_points = point_residual(goals[..., None, :2], candidates.unsqueeze(2))  # (R, I, G, 2C)
             to_points = torch.where(fresh[:, None, None, :], to_points, float("inf")).amin(-1)
-            residual = torch.where((self.goal_kinds == POINT).unsqueeze(1), to_points, residual)
-        self.residual = torch.minimum(self.residual, residual)
-        return {"invalid_action": ~valid, "redundant_action": valid & ~added}
+            residual = torch.where((goal_kinds == POINT).unsqueeze(1), to_points, residual)
+        self.residual[rows] = torch.minimum(self.residual[rows], residual)
+        redundant = torch.zeros_like(valid)
+        redundant[rows] = add & ~added
+        return {"invalid_action": ~valid, "redundant_action": redundant}
 
     def _mask_rows(self) -> Tensor:
         """Each row's row of ``_mask_table``: its level's tools, its point count, curve slots left."""

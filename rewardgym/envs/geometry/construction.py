@@ -102,6 +102,10 @@ class Construction:
         """Take the tables ``tensors()`` describes as rows ``rows``."""
         self.put(rows, Construction.from_tensors(tables))
 
+    def take(self, rows: Tensor) -> Construction:
+        """A copy of the rows of index tensor ``rows``."""
+        return Construction(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     def put(self, rows: Tensor, other: Construction) -> None:
         """Replace the rows of index tensor ``rows`` by ``other``."""
         for field in fields(self):
