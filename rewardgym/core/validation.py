@@ -43,6 +43,10 @@ def as_action_tensor(
             raise fail(f"cannot be read as an array ({error})") from None
         if array.dtype.kind not in "biuf":
             raise fail("not numeric")
+        if array.dtype.kind == "u" and array.dtype.itemsize == 8:  # torch reads no numpy uint64 (e.g. from 2**63)
+            if not isinstance(space, spaces.Box) and array.size and int(array.max()) > np.iinfo(np.int64).max:
+                raise fail("values outside int64")
+            array = array.astype(np.float64 if isinstance(space, spaces.Box) else np.int64)
         if not (array.flags.c_contiguous and array.flags.writeable):
             array = array.copy()
         tensor = torch.from_numpy(array)
