@@ -13,6 +13,7 @@ command resumes the unfinished entry from its runs' checkpoints.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
 
     A method that applies to no entry of the protocol (a reward no env has) is a ``ValueError``.
     """
+    git_commit()  # the code this process loaded, recorded in every entry it trains
     reasons = [method.skip_reason(entry) for entry in protocol.entries]
     if all(reasons):
         raise ValueError(f"the method {method.label!r} applies to no entry of the protocol: {reasons}")
@@ -123,11 +125,22 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
     return result
 
 
+@functools.cache
 def git_commit() -> str:
-    """The short commit of the rewardgym checkout running this (``"unknown"`` outside a git checkout)."""
+    """The short commit of the rewardgym code this process runs, ``+dirty`` if the package had
+    uncommitted changes (``"unknown"`` outside a git checkout).
+
+    Read once, at the first call (``run_report`` makes it at its start): the code a process runs
+    is the code it loaded then, whatever is committed while a long report trains.
+    """
+    package = Path(rewardgym.__file__).parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=package, timeout=10).stdout.strip()
+
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(rewardgym.__file__).parent, timeout=10).stdout.strip() or "unknown"
+        commit = git("rev-parse", "--short", "HEAD")
+        return (commit + ("+dirty" if git("status", "--porcelain", "--", ".") else "")) if commit else "unknown"
     except OSError:
         return "unknown"
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -149,3 +150,23 @@ def test_the_shipped_protocols_load():
     for name in ("smoke", "full"):
         protocol = load_protocol(name)
         assert set(protocol.families) == {"exploration", "maze", "geometry", "driving", "manipulation"}
+
+
+def test_the_commit_is_read_once_and_says_when_the_code_was_uncommitted(monkeypatch):
+    answers = {"rev-parse": "abc1234", "status": " M rewardgym/report/runner.py"}
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append(args[1])
+        return SimpleNamespace(stdout=answers[args[1]] + "\n")
+
+    monkeypatch.setattr(runner_module.subprocess, "run", fake_run)
+    runner_module.git_commit.cache_clear()
+    try:
+        assert runner_module.git_commit() == "abc1234+dirty"
+        answers.update({"rev-parse": "fffffff", "status": ""})  # committed later: the loaded code is still the first
+        assert runner_module.git_commit() == "abc1234+dirty" and calls == ["rev-parse", "status"]
+        runner_module.git_commit.cache_clear()
+        assert runner_module.git_commit() == "fffffff"
+    finally:
+        runner_module.git_commit.cache_clear()
