@@ -7,6 +7,9 @@ from typing import Any
 import torch
 
 
+#: The rewards ``compute_reward`` can recompute for relabelled goals (they depend on the goals alone).
+RELABELLED_REWARDS = ("sparse", "dense")
+
 class GoalConditioned:
     """Mixin for a ``TorchVectorEnv`` observing ``{observation, achieved_goal, desired_goal}``.
 
@@ -32,5 +35,5 @@ class GoalConditioned:
         if self.reward_name == "dense":
             return -distance
         raise ValueError(
-            f"{self.name}: compute_reward needs reward='sparse' or 'dense', this env uses {self.reward_name!r}"
+            f"{self.name}: compute_reward needs reward in {RELABELLED_REWARDS}, this env uses {self.reward_name!r}"
         )

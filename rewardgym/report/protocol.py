@@ -32,6 +32,7 @@ from gymnasium.envs.registration import load_env_creator
 
 from rewardgym.agents.fast_ppo import FastPPOConfig
 from rewardgym.core import TorchVectorEnv
+from rewardgym.core.goals import RELABELLED_REWARDS
 from rewardgym.core.registration import registered_ids
 from rewardgym.wrappers.intrinsic import BONUSES
 
@@ -66,6 +67,8 @@ class Method:
             return f"{entry.env_id} has no reward {self.reward!r} (it has {entry.env_class.reward_names()})"
         if self.bonus is not None and entry.algo == "her-sac":
             return "an intrinsic bonus is not defined under HER's goal relabelling"
+        if entry.algo == "her-sac" and self.reward not in RELABELLED_REWARDS:
+            return f"HER relabels goals with compute_reward, which recomputes only {RELABELLED_REWARDS}"
         return None
 
 

@@ -170,3 +170,9 @@ def test_the_commit_is_read_once_and_says_when_the_code_was_uncommitted(monkeypa
         assert runner_module.git_commit() == "fffffff"
     finally:
         runner_module.git_commit.cache_clear()
+
+
+def test_a_reward_her_cannot_relabel_is_skipped_under_her_with_a_note():
+    reach = next(entry for entry in load_protocol("full").entries if entry.algo == "her-sac")
+    assert "compute_reward" in Method(reward="shaped").skip_reason(reach)
+    assert Method(reward="dense").skip_reason(reach) is None and Method().skip_reason(reach) is None
