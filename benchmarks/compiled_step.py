@@ -17,7 +17,6 @@ import argparse
 import shlex
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import gymnasium as gym
 import torch
 
 import rewardgym
-from rewardgym.throughput import machine_line
+from rewardgym.throughput import machine_line, timed_calls
 
 ENGINE_STEPPED = ("Reach", "Push", "PickPlace")
 POOL = 16
@@ -45,14 +44,8 @@ def core_steps_per_second(env_id: str, rows: int, device: str, compile_core: boo
         advance(actions[i % POOL])
         observe()
 
-    for i in range(3):
-        step(i)
-    steps, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds or steps < 10:
-        step(steps)
-        steps += 1
-        if device != "cpu":
-            torch.cuda.synchronize()
+    steps, elapsed = timed_calls(step, seconds, warmup=3, min_calls=10,
+                                 synchronize=None if device == "cpu" else torch.cuda.synchronize)
     envs.close()
     return steps * rows / elapsed
 

@@ -14,7 +14,7 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import cycle, islice
 from pathlib import Path
 from typing import Any, TypedDict
@@ -58,6 +58,21 @@ def random_actions(
     else:
         raise TypeError(f"random actions need a (Multi)Discrete or bounded Box space, got {space}")
     return list(batches.to(device).unbind(0))
+
+
+def timed_calls(step: Callable[[int], None], seconds: float, warmup: int, min_calls: int,
+                synchronize: Callable[[], None] | None = None) -> tuple[int, float]:
+    """Call ``step(i)`` ``warmup`` times untimed, then until ``seconds`` have passed and at least
+    ``min_calls`` were made; returns the timed calls and their seconds (``synchronize`` after each, for a GPU)."""
+    for i in range(warmup):
+        step(i)
+    calls, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds or calls < min_calls:
+        step(calls)
+        calls += 1
+        if synchronize is not None:
+            synchronize()
+    return calls, elapsed
 
 
 def _steps_per_second(env: VectorEnv, actions: Sequence[Any], seconds: float) -> float:
