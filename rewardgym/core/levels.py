@@ -94,7 +94,14 @@ class LevelPool:
         return self._fields[field].index_select(0, slots)
 
     def gather(self, field: str, slots: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """Per row, the flat per-level ``field`` of level ``slots[row]`` at ``index[row]`` (shape ``(rows, ...)``)."""
+        """Per row, entries ``index[row]`` of level ``slots[row]``'s ``field``, a per-square table ``(squares, ...)``.
+
+        ``index``: ``(rows,)`` or ``(rows, k)`` square indices; the result has shape ``(*index.shape, ...)``.
+        """
         values = self._fields[field]
-        offsets = (slots * values[0].numel()).view(-1, *([1] * (index.dim() - 1)))
-        return values.view(-1).index_select(0, (offsets + index).view(-1)).view(index.shape)  # faster than [] on CPU
+        squares, entry = values.shape[1], values.shape[2:]
+        entries = values.view(-1, *entry)  # every level's squares one after another
+        if index.dim() == 1:
+            return entries.index_select(0, slots * squares + index)
+        flat = (slots.view(-1, *([1] * (index.dim() - 1))) * squares + index).view(-1)
+        return entries.index_select(0, flat).view(*index.shape, *entry)  # faster than [] with 2-D indices on CPU

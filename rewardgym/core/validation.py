@@ -17,6 +17,24 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"[:200]
 
 
+def _dtype_kind(values: np.ndarray | torch.Tensor) -> str:
+    """numpy's dtype kind ("b", "i", "u", "f", "c") of an array or tensor (torch's unsigned ints read "i")."""
+    if isinstance(values, np.ndarray):
+        return values.dtype.kind
+    if values.dtype == torch.bool:
+        return "b"
+    if values.is_complex():
+        return "c"
+    return "f" if values.is_floating_point() else "i"
+
+
+def _to_tensor(values: np.ndarray | np.generic | torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Validated actions as a tensor on ``device`` (numpy's are already copies made by ``astype``)."""
+    if isinstance(values, torch.Tensor):
+        return values
+    return torch.from_numpy(np.asarray(values)).to(device)
+
+
 def as_action_tensor(
     actions: Any, space: spaces.Space, batch_size: int | None, device: torch.device, env_name: str
 ) -> torch.Tensor:
@@ -35,50 +53,53 @@ def as_action_tensor(
         )
 
     if isinstance(actions, torch.Tensor):
-        tensor = actions
+        values: np.ndarray | torch.Tensor = actions
     else:
         try:
-            array = np.asarray(actions)
+            values = np.asarray(actions)
         except (ValueError, TypeError) as error:
             raise fail(f"cannot be read as an array ({error})") from None
-        if array.dtype.kind not in "biuf":
+        if values.dtype.kind not in "biuf":
             raise fail("not numeric")
-        if array.dtype.kind == "u" and array.dtype.itemsize == 8:  # torch reads no numpy uint64 (e.g. from 2**63)
-            if not isinstance(space, spaces.Box) and array.size and int(array.max()) > np.iinfo(np.int64).max:
+        if values.dtype.kind == "u" and values.dtype.itemsize == 8:  # torch reads no numpy uint64 (e.g. from 2**63)
+            if not isinstance(space, spaces.Box) and values.size and int(values.max()) > np.iinfo(np.int64).max:
                 raise fail("values outside int64")
-            array = array.astype(np.float64 if isinstance(space, spaces.Box) else np.int64)
-        if not (array.flags.c_contiguous and array.flags.writeable):
-            array = array.copy()
-        tensor = torch.from_numpy(array)
+            values = values.astype(np.float64 if isinstance(space, spaces.Box) else np.int64)
 
-    if tuple(tensor.shape) != expected_shape:
+    if tuple(values.shape) != expected_shape:
         raise fail("wrong shape")
-    if tensor.dtype == torch.bool or tensor.is_complex():
+    kind = _dtype_kind(values)
+    if kind in "bc":
         raise fail("wrong dtype")
 
+    # The checks run in the library the actions came in (numpy's small-array operations cost a
+    # fraction of torch's, which matters for a single env), then the result moves to ``device``.
+    on_numpy = isinstance(values, np.ndarray)
     if isinstance(space, (spaces.Discrete, spaces.MultiDiscrete)):
-        if tensor.is_floating_point():
+        if kind == "f":
             raise fail("discrete actions must have an integer dtype")
-        tensor = tensor.to(device=device, dtype=torch.int64)
+        values = values.astype(np.int64) if on_numpy else values.to(device=device, dtype=torch.int64)
         if isinstance(space, spaces.Discrete):
             low, high = int(space.start), int(space.start + space.n - 1)
             outside = f"values outside [{low}, {high}]"
         else:
-            low = torch.as_tensor(space.start, dtype=torch.int64, device=device)
-            high = low + torch.as_tensor(space.nvec, dtype=torch.int64, device=device) - 1
+            low, high = space.start.astype(np.int64), (space.start + space.nvec - 1).astype(np.int64)
+            if not on_numpy:
+                low, high = torch.as_tensor(low, device=device), torch.as_tensor(high, device=device)
             outside = "values outside [start, start + nvec - 1] of their entry"
-        if tensor.numel() and bool(((tensor < low) | (tensor > high)).any()):
+        if bool(((values < low) | (values > high)).any()):
             raise fail(outside)
-        return tensor - low
+        return _to_tensor(values - low, device)
 
     if isinstance(space, spaces.Box):
-        tensor = tensor.to(device=device, dtype=torch.float32)
-        low = torch.as_tensor(space.low, device=device)
-        high = torch.as_tensor(space.high, device=device)
-        bad = torch.isnan(tensor) | (tensor < low) | (tensor > high)
-        if bool(bad.any()):
+        if on_numpy:
+            values, low, high = values.astype(np.float32), space.low, space.high
+        else:
+            values = values.to(device=device, dtype=torch.float32)
+            low, high = torch.as_tensor(space.low, device=device), torch.as_tensor(space.high, device=device)
+        if bool(((values != values) | (values < low) | (values > high)).any()):  # x != x: NaN
             raise fail("NaN or values outside the bounds")
-        return tensor
+        return _to_tensor(values, device)
 
     raise TypeError(f"{env_name}: action space {space} is not supported by rewardgym.core")
 

@@ -80,7 +80,8 @@ def test_single_env_shaping_telescopes_and_matches_the_envs_own_shaping():
     def geodesic(observation: np.ndarray) -> np.ndarray:
         # Observations say where the agent is; the env's own level data says how far that is.
         square = observation[:, 1].reshape(len(observation), -1).argmax(1)
-        return -vector._at("distance", torch.as_tensor(square)).float().numpy() / vector.potential_scale.numpy()
+        scale = vector._level_value("optimal_length").clamp(min=1).float().numpy()
+        return -vector._at("distance", torch.as_tensor(square)).float().numpy() / scale
 
     shaped = PotentialShaping(env, geodesic, gamma=0.95)
     vector.gamma = 0.95

@@ -65,10 +65,15 @@ class MazeVectorEnv(TorchVectorEnv):
         self.generator = generator
         self.render_potential = render_potential
         make_level = partial(make_maze_level, size, generator, braid, min_distance)
-        self.levels = LevelPool(make_level, num_levels, self.device, start_level)
+        self.levels = LevelPool(lambda level_id: self._prepare_level(make_level(level_id)), num_levels, self.device,
+                                start_level)
         self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)  # slot in the pool
         self.square_pixels = max(4, 480 // self.grid)
         self.frame_size = (self.grid * self.square_pixels, self.grid * self.square_pixels)
+
+    def _prepare_level(self, level: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A generated level with any per-square tables the task precomputes (none by default)."""
+        return level
 
     def _new_levels(self, rows: torch.Tensor) -> None:
         """Give the masked rows the level their random stream picks."""

@@ -50,7 +50,7 @@ class GridMazeVector(MazeVectorEnv):
 
     steps_per_size_squared = 4
     potentials = ("geodesic", "euclidean")
-    state_fields = ("level", "position", "goal", "potential_scale")
+    state_fields = ("level", "position", "goal")
     keys_to_action = {(ord("w"),): 0, (ord("d"),): 1, (ord("s"),): 2, (ord("a"),): 3}
 
     def __init__(
@@ -71,9 +71,9 @@ class GridMazeVector(MazeVectorEnv):
         self._moves = torch.tensor([d_row * grid + d_column for d_row, d_column in MOVES], device=self.device)
         self.position = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.goal = torch.zeros_like(self.position)
-        self.potential_scale = torch.ones(self.num_envs, device=self.device)
 
         if self.observation_kind == "top_down":
+            self._squares = torch.arange(grid * grid, device=self.device)
             observation_space = spaces.Box(0, 1, (3, grid, grid), np.uint8)
         else:
             half = self.view_size // 2
@@ -89,7 +89,6 @@ class GridMazeVector(MazeVectorEnv):
         self._new_levels(rows)
         self.position = torch.where(rows, self._level_value("start"), self.position)
         self.goal = torch.where(rows, self._level_value("goal"), self.goal)
-        self.potential_scale = torch.where(rows, self._level_value("optimal_length").clamp(min=1).float(), self.potential_scale)
 
     def _transition(self, action: torch.Tensor) -> dict[str, torch.Tensor]:
         target = self.position + self._moves[action]
@@ -100,11 +99,23 @@ class GridMazeVector(MazeVectorEnv):
     def _success(self, transition: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.position == self.goal
 
+    def _prepare_level(self, level: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Adds ``potential``: Φ of every square, ``(squares, 2)`` float32 columns geodesic and euclidean.
+
+        Both are divided by the level's optimal length (at least 1). Reading Φ is then one lookup
+        per step; the values are the same float32 numbers the formulas give at run time.
+        """
+        squares = np.arange(self.grid * self.grid)
+        goal_row, goal_column = divmod(int(level["goal"]), self.grid)
+        offset_squared = (squares // self.grid - goal_row) ** 2 + (squares % self.grid - goal_column) ** 2
+        euclidean = np.sqrt(offset_squared.astype(np.float32))
+        scale = np.float32(max(int(level["optimal_length"]), 1))
+        potential = np.stack([-level["distance"].astype(np.float32), -euclidean], axis=1) / scale
+        return {**level, "potential": potential}
+
     def _potentials(self) -> dict[str, torch.Tensor]:
-        geodesic = self._at("distance", self.position).float()
-        offset = self._row_col(self.position) - self._row_col(self.goal)
-        euclidean = torch.linalg.vector_norm(offset.float(), dim=-1)
-        return {"geodesic": -geodesic / self.potential_scale, "euclidean": -euclidean / self.potential_scale}
+        phi = self._at("potential", self.position)
+        return {"geodesic": phi[:, 0], "euclidean": phi[:, 1]}
 
     def _observe(self) -> torch.Tensor:
         if self.observation_kind == "top_down":
@@ -112,9 +123,8 @@ class GridMazeVector(MazeVectorEnv):
         return self._observe_egocentric()
 
     def _observe_top_down(self) -> torch.Tensor:
-        squares = torch.arange(self.grid * self.grid, device=self.device)
         walls = self.levels["walls"].index_select(0, self.level)
-        agent, goal = squares == self.position.unsqueeze(1), squares == self.goal.unsqueeze(1)
+        agent, goal = self._squares == self.position.unsqueeze(1), self._squares == self.goal.unsqueeze(1)
         return torch.stack([walls, agent, goal], dim=1).to(torch.uint8).view(self.num_envs, 3, self.grid, self.grid)
 
     def _observe_egocentric(self) -> torch.Tensor:
