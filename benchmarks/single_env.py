@@ -43,24 +43,31 @@ class Pair:
     peer: Peer
 
 
+# gymnasium-robotics 1.4.2's Fetch envs fail an assertion on a joint type (set_joint_qpos) under MuJoCo 3.17 and 4;
+# they run under 3.1.6.
+ROBOTICS = ("gymnasium-robotics", "mujoco<3.2")
 PAIRS = [
     Pair("rewardgym/GridMaze-v0", {}, Peer("minigrid", ("minigrid",), "minigrid", "MiniGrid-FourRooms-v0")),
-    Pair("rewardgym/PointMaze-v1", {}, Peer("gymnasium-robotics", ("gymnasium-robotics",), "gymnasium_robotics",
+    Pair("rewardgym/PointMaze-v1", {}, Peer("gymnasium-robotics", ROBOTICS, "gymnasium_robotics",
                                              "PointMaze_UMaze-v3")),
     Pair("rewardgym/Push-v0", {"backend": "pybullet"}, Peer("panda-gym", ("panda-gym",), "panda_gym", "PandaPush-v3")),
-    Pair("rewardgym/Push-v0", {}, Peer("gymnasium-robotics", ("gymnasium-robotics",), "gymnasium_robotics",
+    Pair("rewardgym/Push-v0", {}, Peer("gymnasium-robotics", ROBOTICS, "gymnasium_robotics",
                                        "FetchPush-v4")),
     Pair("rewardgym/Highway-v1", {}, Peer("highway-env", ("highway-env",), "highway_env", "highway-fast-v0")),
 ]
 
 
 def peer_python(peers: Path, peer: Peer) -> str:
-    """The Python of the peer's own virtualenv, made and filled on first use."""
+    """The Python of the peer's own virtualenv, made on first use and filled whenever its packages change."""
     venv = peers / peer.name
     python = venv / "bin" / "python"
+    installed = venv / "requirements.txt"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    wanted = "\n".join(peer.packages) + "\n"
+    if not installed.exists() or installed.read_text() != wanted:
         subprocess.run([str(python), "-m", "pip", "install", "-q", *peer.packages], check=True)
+        installed.write_text(wanted)
     return str(python)
 
 
