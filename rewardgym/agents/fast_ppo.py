@@ -643,12 +643,10 @@ class FastPPO:
             scaled.append(stream.scale(bonus, transitions.done, transitions.valid))
         return torch.stack(raw, 1).to(self.dtype), torch.stack(scaled, 1).to(self.dtype)
 
-    def _transitions(self, rollout: Rollout, seed_index: int, rows: Tensor | None = None) -> Transitions:
-        """Seed ``seed_index``'s transitions as a bonus takes them: all ``(T, n)`` in time order, or
-        ``(1, len(rows))`` for ``rows`` indexing its ``T·n`` steps."""
+    def _transitions(self, rollout: Rollout, seed_index: int) -> Transitions:
+        """Seed ``seed_index``'s transitions as a bonus takes them: all ``(T, n)`` in time order."""
         def part(x: Tensor) -> Tensor:
-            x = x[:, seed_index]
-            return x if rows is None else x.flatten(0, 1)[rows].unsqueeze(0)
+            return x[:, seed_index]
 
         terminated = part(rollout.terminated)
         return Transitions(obs=part(rollout.features.flatten(3)).float(),
@@ -671,6 +669,7 @@ class FastPPO:
             rollout.obs, rollout.actions, rollout.log_probs, rollout.values))
         masks, advantages, returns = flat(rollout.masks), flat(advantages), flat(returns)
         seeds_index = torch.arange(S, device=self.device).unsqueeze(1)
+        bonus_steps = self._bonus_steps(rollout) if any(stream.bonus.trains for stream in self.streams) else None
         metrics: dict[str, list[Tensor]] = {"policy_loss": [], "value_loss": [], "entropy": [], "approx_kl": [],
                                             "clip_fraction": []}
         for _ in range(c.update_epochs):
@@ -689,7 +688,8 @@ class FastPPO:
                 loss.backward()
                 clip_grad_norm_per_seed(list(self.agent.parameters()), c.max_grad_norm)
                 self.optimizer.step()
-                self._train_bonuses(rollout, rows)
+                if bonus_steps is not None:
+                    self._train_bonuses(bonus_steps, pick)
                 with torch.no_grad():
                     log_ratio = log_prob - old_log_probs[pick]
                     metrics["approx_kl"].append(((log_ratio.exp() - 1) - log_ratio).mean(1))
@@ -700,11 +700,22 @@ class FastPPO:
         self.updates += 1
         return {**{name: torch.stack(values).mean(0) for name, values in metrics.items()}, **stats}
 
-    def _train_bonuses(self, rollout: Rollout, rows: Tensor) -> None:
-        """Each seed's bonus takes one update on its part of the minibatch (rows index its ``T·n`` steps)."""
+    def _bonus_steps(self, rollout: Rollout) -> Transitions:
+        """Every seed's steps as its bonus trains on them: fields ``(S, T·n, ...)``, seed k's steps in row k."""
+        def flat(x: Tensor) -> Tensor:  # (T, S, n, ...) -> (S, T·n, ...)
+            return x.transpose(0, 1).flatten(1, 2)
+
+        terminated = flat(rollout.terminated)
+        return Transitions(obs=flat(rollout.features).flatten(2).float(), action=self.head.to_env(flat(rollout.actions)),
+                           next_obs=flat(rollout.next_features).flatten(2).float(), terminated=terminated,
+                           truncated=flat(rollout.truncated), valid=torch.ones_like(terminated))
+
+    def _train_bonuses(self, steps: Transitions, pick: tuple[Tensor, Tensor]) -> None:
+        """Each seed's bonus takes one update on its part of the minibatch (``pick`` indexes ``steps``' ``(S, T·n)``)."""
+        minibatch = Transitions(**{f.name: getattr(steps, f.name)[pick] for f in fields(Transitions)})
         for k, stream in enumerate(self.streams):
             if stream.bonus.trains:
-                stream.train(self._transitions(rollout, k, rows[k]))
+                stream.train(minibatch.step(k))
 
     # -- the loop --
 

@@ -49,10 +49,17 @@ class Transitions:
     def done(self) -> torch.Tensor:
         return self.terminated | self.truncated
 
-    def flat_valid(self) -> Transitions:
-        """The valid transitions as one step of many envs, ``(1, V)``, for training on them."""
-        keep = self.valid.reshape(-1)
+    def flat_valid(self, keep: torch.Tensor | None = None) -> Transitions:
+        """The valid transitions as one step of many envs, ``(1, V)``, for training on them.
+
+        ``keep`` (bool, ``(T·N,)`` in ``flatten`` order, False wherever not valid) picks fewer.
+        """
+        keep = self.valid.reshape(-1) if keep is None else keep
         return Transitions(**{f.name: getattr(self, f.name).flatten(0, 1)[keep].unsqueeze(0) for f in fields(self)})
+
+    def step(self, t: int) -> Transitions:
+        """Step ``t`` alone, ``(1, N)``."""
+        return Transitions(**{f.name: getattr(self, f.name)[t : t + 1] for f in fields(self)})
 
     def select(self, columns: torch.Tensor) -> Transitions:
         """The transitions of some envs: ``columns`` (a bool mask or indices) along ``N``."""

@@ -95,11 +95,12 @@ class IntrinsicStream:
 
     def train(self, transitions: Transitions) -> dict[str, float]:
         """One update of the bonus's model on a random ``update_proportion`` of the valid transitions."""
-        batch = transitions.flat_valid()
-        if self.update_proportion < 1.0:
-            size = batch.valid.shape[1]
+        keep = transitions.valid.reshape(-1)
+        if self.update_proportion < 1.0:  # one draw per valid transition, in order
+            size = int(keep.sum())
             chosen = torch.rand(size, device=self.device, generator=self.generator) < self.update_proportion
-            batch = batch.select(chosen)
+            keep = keep.masked_scatter(keep, chosen)
+        batch = transitions.flat_valid(keep)
         if batch.valid.shape[1] > 0:
             self.metrics = self.bonus.update(batch) or self.metrics
         return self.metrics
