@@ -372,6 +372,7 @@ class FastPPOConfig:
     gamma_intrinsic: float = 0.99
     bonus_update_proportion: float = 0.25
     dtype: str = "float32"
+    compile_head: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_envs", "num_steps", "num_minibatches", "update_epochs", "frame_stack"):
@@ -391,6 +392,8 @@ class FastPPOConfig:
         check_choice("encoder", self.encoder, ("mlp", "cnn"))
         check_choice("activation", self.activation, tuple(ACTIVATIONS))
         check_choice("dtype", self.dtype, ("float32", "float64"))
+        if not isinstance(self.compile_head, bool):
+            raise ValueError(f"compile_head must be a bool, got {self.compile_head!r}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FastPPOConfig:
@@ -465,6 +468,9 @@ class FastPPO:
         self.env = env
         self.device = env.device
         self.head = ActionHead(self.env.single_action_space)
+        # A large (masked) categorical head is memory-bound elementwise work that compiling fuses.
+        self._log_prob_and_entropy = (torch.compile(self.head.log_prob_and_entropy) if config.compile_head
+                                      else self.head.log_prob_and_entropy)
         observation_space = self.env.single_observation_space
         self.frame_shape = self._frame_shape(observation_space, config.encoder)
 
@@ -677,7 +683,7 @@ class FastPPO:
             for rows in permutation.split(batch // c.num_minibatches, dim=1):
                 pick = (seeds_index, rows)
                 outputs, values = self.agent(obs[pick])
-                log_prob, entropy = self.head.log_prob_and_entropy(
+                log_prob, entropy = self._log_prob_and_entropy(
                     outputs, self.agent.log_std, None if masks is None else masks[pick], actions[pick])
                 policy_loss = clipped_policy_loss(log_prob, old_log_probs[pick], normalize_per_seed(advantages[pick]),
                                                   c.clip_coef)
