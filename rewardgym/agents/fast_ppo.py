@@ -12,7 +12,8 @@ computation. Each loss is a per-seed mean and the total is their sum, so gradien
 Adam is elementwise and gradient clipping is per seed, so each seed's update is exactly the
 update it would make alone. Each seed has its own random stream (``SeedRandom``: a counter-based
 hash of the seed, independent of S), its own bonus model, count table and normalisers
-(``IntrinsicStream``), and its own env seeds, disjoint from every other run seed's
+(``IntrinsicStream``; the S bonus models take each training step together, as one batched
+computation: ``SeedBatchedTraining``), and its own env seeds, disjoint from every other run seed's
 (``env_seeds``). Seed k of an S-seed run therefore equals seed k trained alone: in float64 to
 rounding (tested), in float32 up to the last bits of batched matrix products, which drift apart
 over training as float32 runs of different batch sizes do.
@@ -56,6 +57,7 @@ from rewardgym.core.validation import check_choice, check_float, check_int
 from rewardgym.core.vector_env import TorchVectorEnv
 from rewardgym.wrappers.intrinsic import BONUSES, IntrinsicStream
 from rewardgym.wrappers.intrinsic.base import Transitions, flatten_observation
+from rewardgym.wrappers.intrinsic.seed_batch import SeedBatchedTraining, optimizer_state_of_seed, stack_optimizer_states
 
 Tensor = torch.Tensor
 
@@ -477,6 +479,8 @@ class FastPPO:
         self.bonus_coef = check_float("bonus_coef", bonus_coef, -1e6, 1e6)
         self.streams = [self._stream(bonus, seed) for seed in self.seeds] if bonus else []
         self.global_bonus = bool(self.streams) and not self.streams[0].episodic
+        self.bonus_training = (SeedBatchedTraining([stream.bonus for stream in self.streams])
+                               if self.streams and self.streams[0].bonus.trains else None)
         with torch.random.fork_rng(devices=[]):  # the agent's weights come from per-seed generators only
             self.agent = SeedAgent(self.seeds, self.stacked_shape(), self.head, config.hidden, config.encoder,
                                    2 if self.global_bonus else 1, self.dtype, config.shared_trunk,
@@ -675,7 +679,7 @@ class FastPPO:
             rollout.obs, rollout.actions, rollout.log_probs, rollout.values))
         masks, advantages, returns = flat(rollout.masks), flat(advantages), flat(returns)
         seeds_index = torch.arange(S, device=self.device).unsqueeze(1)
-        bonus_steps = self._bonus_steps(rollout) if any(stream.bonus.trains for stream in self.streams) else None
+        bonus_steps = self._bonus_steps(rollout) if self.bonus_training is not None else None
         metrics: dict[str, list[Tensor]] = {"policy_loss": [], "value_loss": [], "entropy": [], "approx_kl": [],
                                             "clip_fraction": []}
         for _ in range(c.update_epochs):
@@ -717,11 +721,11 @@ class FastPPO:
                            truncated=flat(rollout.truncated), valid=torch.ones_like(terminated))
 
     def _train_bonuses(self, steps: Transitions, pick: tuple[Tensor, Tensor]) -> None:
-        """Each seed's bonus takes one update on its part of the minibatch (``pick`` indexes ``steps``' ``(S, T·n)``)."""
+        """Each seed's bonus takes one update on the transitions its stream chooses from its part of the
+        minibatch (``pick`` indexes ``steps``' ``(S, T·n)``); all seeds' in one batched step."""
         minibatch = Transitions(**{f.name: getattr(steps, f.name)[pick] for f in fields(Transitions)})
-        for k, stream in enumerate(self.streams):
-            if stream.bonus.trains:
-                stream.train(minibatch.step(k))
+        minibatch.valid = torch.stack([stream.chosen(minibatch.valid[k]) for k, stream in enumerate(self.streams)])
+        self.bonus_training.step(minibatch)
 
     # -- the loop --
 
@@ -756,18 +760,15 @@ class FastPPO:
     def state_dict(self, seed_index: int) -> dict[str, Any]:
         """Seed ``seed_index``'s whole learner state: policy, optimiser, random stream, bonus stream, counters."""
         k = seed_index
-        optimizer = self.optimizer.state_dict()
-        per_seed_optimizer = {
-            "state": {key: {name: (value[k].clone() if value.dim() > 0 else value.clone())
-                            for name, value in state.items()} for key, state in optimizer["state"].items()},
-            "param_groups": optimizer["param_groups"],
-        }
+        stream = self.streams[k].state_dict() if self.streams else None
+        if self.bonus_training is not None:  # the bonus's optimisers are the batched ones
+            stream["bonus"]["optimizers"] = self.bonus_training.optimizer_state(k)
         return {
             "seed": self.seeds[k],
             "agent": {name: value[k].clone() for name, value in self.agent.state_dict().items()},
-            "optimizer": per_seed_optimizer,
+            "optimizer": optimizer_state_of_seed(self.optimizer.state_dict(), k),
             "random_calls": self.random.calls,
-            "stream": self.streams[k].state_dict() if self.streams else None,
+            "stream": stream,
             "env_steps": self.env_steps,
             "updates": self.updates,
         }
@@ -780,14 +781,11 @@ class FastPPO:
             raise ValueError("the seeds' checkpoints are at different steps; resume them separately")
         self.agent.load_state_dict({name: torch.stack([s["agent"][name] for s in states])
                                     for name in self.agent.state_dict()})
-        optimizer = states[0]["optimizer"]
-        stacked = {"param_groups": optimizer["param_groups"], "state": {}}
-        for key, state in optimizer["state"].items():
-            stacked["state"][key] = {name: (torch.stack([s["optimizer"]["state"][key][name] for s in states])
-                                            if value.dim() > 0 else value) for name, value in state.items()}
-        self.optimizer.load_state_dict(stacked)
+        self.optimizer.load_state_dict(stack_optimizer_states([s["optimizer"] for s in states]))
         for stream, state in zip(self.streams, states):
             stream.load_state_dict(state["stream"])
+        if self.bonus_training is not None:
+            self.bonus_training.load_optimizer_states([s["stream"]["bonus"]["optimizers"] for s in states])
         first = states[0]
         self.random.calls, self.env_steps, self.updates = first["random_calls"], first["env_steps"], first["updates"]
 

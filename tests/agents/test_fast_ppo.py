@@ -328,9 +328,9 @@ def test_the_bonus_trains_on_a_proportion_of_every_minibatch_in_every_epoch():
     agent = FastPPO("rewardgym/DeepSea-v0", [0, 1], config, bonus="rnd")
     rows_seen: list[int] = []
     for stream in agent.streams:
-        original = stream.bonus.update
-        stream.bonus.update = lambda batch, original=original: (rows_seen.append(batch.valid.shape[1]),
-                                                               original(batch))[1]
+        original = stream.bonus.prepare_training
+        stream.bonus.prepare_training = lambda batch, original=original: (rows_seen.append(int(batch.valid.sum())),
+                                                                         original(batch))[1]
     agent.update(agent.collect())
     assert len(rows_seen) == 2 * 3 * 4  # each seed's bonus: one update per minibatch per epoch
     minibatch = 32 * 16 // 4

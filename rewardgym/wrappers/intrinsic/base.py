@@ -9,7 +9,11 @@ Observations arrive flattened to float features; rows marked not ``valid`` are n
 - ``compute(transitions) -> (T, N)``: the bonus of each transition. Episodic bonuses scan the
   steps in order, carrying per-env memory from call to call, and clear a row's memory after a
   step where that row terminated or truncated.
-- ``update(transitions) -> metrics``: train the bonus's own model on the batch.
+- ``update(transitions) -> metrics``: train the bonus's own model on the batch's valid rows, in
+  two parts that a subclass provides: ``prepare_training`` (fold the rows into the statistics the
+  loss reads) and ``training_loss`` (a differentiable masked mean over the rows), after which every
+  optimiser the bonus holds takes one step. ``SeedBatchedTraining`` runs the same two parts for
+  many seeds' bonuses at once.
 - ``episode_started(rows)``: the rows begin new episodes by a reset that no ended step
   announced (``reset()``, ``reset_mask``); episodic bonuses clear those rows' memory.
 - ``episodic``: whether the bonus belongs to one episode (memory cleared at every episode end)
@@ -97,6 +101,15 @@ def action_features(action: torch.Tensor, space: spaces.Space) -> torch.Tensor:
     return action.reshape(*action.shape[: action.dim() - len(space.shape)], -1).float()
 
 
+def masked_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """The mean of ``values`` over the rows where ``valid`` (same shape) holds; 0 when none does.
+
+    A mask rather than an index keeps every shape fixed, so a loss written with it batches over
+    seeds under ``torch.func.vmap``.
+    """
+    return (values * valid).sum() / valid.sum().clamp(min=1)
+
+
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
     layers: list[nn.Module] = []
@@ -172,9 +185,13 @@ class Bonus(nn.Module):
         return found
 
     def learner_state(self) -> dict[str, Any]:
-        """All the bonus's state: module state, optimiser states and random generator."""
+        """All the bonus's state: module state, optimiser states and random generator.
+
+        Tensors are copies: a bonus trained by ``SeedBatchedTraining`` holds views into its seeds'
+        stacked parameters, and a saved view would carry every seed's storage.
+        """
         return {
-            "module": self.state_dict(),
+            "module": {name: value.clone() for name, value in self.state_dict().items()},
             "optimizers": {name: optimizer.state_dict() for name, optimizer in self.optimizers().items()},
             "generators": {name: generator.get_state() for name, generator in self.generators().items()},
         }
@@ -190,7 +207,12 @@ class Bonus(nn.Module):
     @property
     def trains(self) -> bool:
         """Whether ``update`` learns anything (a learner may skip building its batches if not)."""
-        return type(self).update is not Bonus.update
+        return bool(self.optimizers()) or type(self).prepare_training is not Bonus.prepare_training
+
+    def training_buffers(self) -> list[str]:
+        """The buffers ``training_loss`` reads: here those of every ``RunningMeanStd`` inside the bonus."""
+        return [f"{prefix}.{name}" if prefix else name for prefix, module in self.named_modules()
+                if isinstance(module, RunningMeanStd) for name, _ in module.named_buffers(recurse=False)]
 
     def watch(self, transitions: Transitions) -> None:
         """See a batch before ``compute`` (e.g. to update observation statistics)."""
@@ -199,9 +221,35 @@ class Bonus(nn.Module):
         """The bonus of every transition, shape ``(T, N)``; 0 where not valid."""
         raise NotImplementedError
 
+    def prepare_training(self, transitions: Transitions) -> None:
+        """Fold a training batch's valid rows into the statistics ``training_loss`` reads."""
+
+    def training_loss(self, transitions: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of the batch's valid rows, differentiable in the bonus's parameters, and metrics to log.
+
+        A pure function of the parameters, the ``training_buffers`` and the batch (masked means, no
+        indexing by ``valid``, no random draws: draw them in ``prepare_training``), so that
+        ``SeedBatchedTraining`` can evaluate it for many seeds at once. Bonuses without an optimiser
+        never have it called.
+        """
+        raise NotImplementedError
+
     def update(self, transitions: Transitions) -> dict[str, float]:
-        """Train the bonus's model on the batch; returns metrics to log."""
-        return {}
+        """Train on the batch's valid rows: ``prepare_training``, then one step of every optimiser on
+        ``training_loss``. Returns metrics to log (none when nothing is trained or no row is valid)."""
+        if not bool(transitions.valid.any()):
+            return {}
+        self.prepare_training(transitions)
+        optimizers = self.optimizers().values()
+        if not optimizers:
+            return {}
+        loss, metrics = self.training_loss(transitions)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        return {name: float(value) for name, value in metrics.items()}
 
     def episode_started(self, rows: torch.Tensor) -> None:
         """Rows ``rows`` (bool, ``(N,)``) begin new episodes."""

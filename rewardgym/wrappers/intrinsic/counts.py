@@ -242,7 +242,6 @@ class CountBonus(MemoryBonus):
     def trains(self) -> bool:
         return self.hashing == "simhash"  # only SimHash's statistics move in ``update``
 
-    def update(self, transitions: Transitions) -> dict[str, float]:
+    def prepare_training(self, transitions: Transitions) -> None:
         if self.hashing == "simhash":
             self.obs_rms.update(transitions.next_obs[transitions.valid])
-        return {}

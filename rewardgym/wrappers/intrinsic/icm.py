@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from rewardgym.core.validation import check_float, check_int
-from rewardgym.wrappers.intrinsic.base import Bonus, Transitions, action_features, mlp
+from rewardgym.wrappers.intrinsic.base import Bonus, Transitions, action_features, masked_mean, mlp
 from rewardgym.wrappers.intrinsic.embedding import InverseDynamicsEmbedding
 
 
@@ -18,7 +18,7 @@ class ICM(Bonus):
     inverse head predicts ``a`` from ``(φ(s), φ(s'))``: cross-entropy for Discrete actions, MSE
     for Box ones); the forward model ``g`` takes ``φ(s)`` and the action (one-hot for Discrete,
     as is for Box). φ, the inverse head and ``g`` are trained together, as in the paper, by one
-    Adam optimiser of this module (the embedding's own ``train_step`` is not used) on
+    Adam optimiser of this module on
 
         L = (1 − β) · L_inv + β · L_fwd,   L_fwd = mean over transitions of ½ ‖φ̂(s') − φ(s')‖²,
 
@@ -74,17 +74,13 @@ class ICM(Bonus):
         predicted = self.forward_model(inputs)
         return 0.5 * (predicted - self.embedding(next_obs)).pow(2).sum(-1)
 
-    def update(self, transitions: Transitions) -> dict[str, float]:
-        """One Adam step of φ, the inverse head and ``g`` on the valid transitions."""
-        batch = transitions.flat_valid()
-        obs, action, next_obs = batch.obs[0], batch.action[0], batch.next_obs[0]
-        if obs.shape[0] == 0:
-            return {}
-        self.embedding.obs_rms.update(next_obs)
-        inverse_loss = self.embedding.loss(obs, action, next_obs)
-        forward_loss = self.forward_error(obs, action, next_obs).mean()
+    def prepare_training(self, transitions: Transitions) -> None:
+        self.embedding.prepare_training(transitions)
+
+    def training_loss(self, transitions: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """``(1 − β)·`` the inverse loss ``+ β·`` the mean forward error, over the valid transitions."""
+        inverse_loss = self.embedding.loss(transitions)
+        forward_loss = masked_mean(self.forward_error(transitions.obs, transitions.action, transitions.next_obs),
+                                   transitions.valid)
         loss = (1.0 - self.beta) * inverse_loss + self.beta * forward_loss
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return {"inverse_loss": inverse_loss.item(), "forward_loss": forward_loss.item()}
+        return loss, {"inverse_loss": inverse_loss.detach(), "forward_loss": forward_loss.detach()}

@@ -25,7 +25,7 @@ class NovelD(MemoryBonus):
 
     N_ep(s) counts the visits of s in the env's current episode (start state included), by the
     exact hash of its features, in a per-env ``CountTable`` cleared when the episode ends; the
-    gate pays a state only on its first visit of each episode. ``watch`` and ``update`` pass
+    gate pays a state only on its first visit of each episode. ``watch`` and training pass
     through to ``novelty``: ``update`` trains it.
 
     Episodic: yes. The novelty term is global, but the gate makes the bonus depend on the
@@ -61,5 +61,12 @@ class NovelD(MemoryBonus):
         visits = self.scan(transitions, hash_features(transitions.obs), hash_features(transitions.next_obs))
         return torch.where(visits == 1, rise, 0.0)
 
-    def update(self, transitions: Transitions) -> dict[str, float]:
-        return self.novelty.update(transitions)
+    @property
+    def trains(self) -> bool:
+        return self.novelty.trains
+
+    def prepare_training(self, transitions: Transitions) -> None:
+        self.novelty.prepare_training(transitions)
+
+    def training_loss(self, transitions: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.novelty.training_loss(transitions)

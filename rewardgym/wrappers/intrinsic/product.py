@@ -15,9 +15,9 @@ class GlobalEpisodicProduct(Bonus):
     episodic factor pays what is new within the episode, the global one scales it by how new it
     is over all of training. Both parts are used raw; ``IntrinsicReward`` normalises the product.
 
-    ``watch``, ``compute``, ``update`` and ``episode_started`` call the same method of both parts
-    (global first), and ``update`` returns both parts' metrics, prefixed ``global/`` and
-    ``episodic/``.
+    ``watch``, ``compute``, ``episode_started`` and ``prepare_training`` call the same method of
+    both parts (global first); the training loss is the sum of the parts' losses, and ``update``
+    returns both parts' metrics, prefixed ``global/`` and ``episodic/``.
 
     What resets at an episode's end: only the episodic part's per-env memory, which that part
     clears itself (inside ``compute`` after an ended step, in ``episode_started`` after a reset
@@ -57,6 +57,20 @@ class GlobalEpisodicProduct(Bonus):
         self.global_bonus.episode_started(rows)
         self.episodic_bonus.episode_started(rows)
 
-    def update(self, transitions: Transitions) -> dict[str, float]:
-        metrics = {f"global/{key}": value for key, value in self.global_bonus.update(transitions).items()}
-        return metrics | {f"episodic/{key}": value for key, value in self.episodic_bonus.update(transitions).items()}
+    @property
+    def trains(self) -> bool:
+        return self.global_bonus.trains or self.episodic_bonus.trains
+
+    def prepare_training(self, transitions: Transitions) -> None:
+        self.global_bonus.prepare_training(transitions)
+        self.episodic_bonus.prepare_training(transitions)
+
+    def training_loss(self, transitions: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The sum of the parts' losses (their parameters are disjoint, so each gets its own gradient)."""
+        losses, metrics = [], {}
+        for prefix, part in (("global", self.global_bonus), ("episodic", self.episodic_bonus)):
+            if part.optimizers():
+                loss, part_metrics = part.training_loss(transitions)
+                losses.append(loss)
+                metrics |= {f"{prefix}/{key}": value for key, value in part_metrics.items()}
+        return sum(losses), metrics

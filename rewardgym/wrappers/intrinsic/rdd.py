@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from rewardgym.core.validation import check_float
+from rewardgym.wrappers.intrinsic.base import Transitions
 from rewardgym.wrappers.intrinsic.rnd import RND
 
 
@@ -61,16 +62,27 @@ class RDD(RND):
         self.alpha = check_float("alpha", alpha, 0.0, 1.0)
         self.sigma = check_float("sigma", sigma, 1e-6, 1e6)
         super().__init__(env, **rnd)
+        self.register_buffer("training_noise", torch.zeros(0), persistent=False)
 
     def target_distribution(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The mean ``μ`` and standard deviation ``σ`` of the target for normalised ``inputs``."""
         mean, spread = self.target(inputs).chunk(2, dim=-1)
         return mean, self.sigma * torch.exp(torch.tanh(spread))
 
+    def prepare_training(self, transitions: Transitions) -> None:
+        """Draw the standard normal noise of this batch's target samples, for each valid row's features in order."""
+        valid = transitions.valid
+        self.training_noise = torch.zeros(*valid.shape, self.latent, device=self.device)
+        self.training_noise[valid] = torch.randn(int(valid.sum()), self.latent, device=self.device,
+                                                 generator=self.generator)
+
+    def training_buffers(self) -> list[str]:
+        return [*super().training_buffers(), "training_noise"]
+
     def training_target(self, inputs: torch.Tensor) -> torch.Tensor:
-        """A fresh sample ``t ~ N(μ, σ²)`` per state."""
+        """A fresh sample ``t ~ N(μ, σ²)`` per state, from the noise ``prepare_training`` drew."""
         mean, std = self.target_distribution(inputs)
-        return mean + std * torch.randn(mean.shape, device=mean.device, generator=self.generator)
+        return mean + std * self.training_noise
 
     @torch.no_grad()
     def novelty(self, features: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from rewardgym.core.validation import check_float, check_int
-from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, mlp
+from rewardgym.wrappers.intrinsic.base import Bonus, RunningMeanStd, Transitions, masked_mean, mlp
 
 
 class RND(Bonus):
@@ -37,7 +37,7 @@ class RND(Bonus):
         lr: Adam learning rate of ``f̂`` (1e-3).
         obs_clip: the clip of the normalised observations (5.0, the paper's).
 
-    Each ``update`` is one Adam step on the batch's valid transitions; the paper's update
+    Each ``update`` is one Adam step of the predictor on the batch's valid transitions; the paper's update
     proportion (each transition trains the predictor with probability 0.25) is applied by
     ``IntrinsicStream``, for every bonus alike.
 
@@ -57,7 +57,7 @@ class RND(Bonus):
         obs_clip: float = 5.0,
     ):
         super().__init__(env)
-        latent = check_int("latent", latent, 1)
+        self.latent = latent = check_int("latent", latent, 1)
         hidden = check_int("hidden", hidden, 1)
         self.obs_clip = check_float("obs_clip", obs_clip, 0.0, 1e6)
         self.obs_rms = RunningMeanStd((self.obs_size,))
@@ -91,14 +91,8 @@ class RND(Bonus):
         """What the predictor is regressed on for normalised ``inputs``: here the frozen network's output."""
         return self.target(inputs)
 
-    def update(self, transitions: Transitions) -> dict[str, float]:
-        """One Adam step of the predictor on the valid next observations."""
-        next_obs = transitions.next_obs[transitions.valid]
-        if next_obs.shape[0] == 0:
-            return {}
-        inputs = self.normalize(next_obs)
-        loss = (self.predictor(inputs) - self.training_target(inputs)).pow(2).mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        return {"predictor_loss": loss.item()}
+    def training_loss(self, transitions: Transitions) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The predictor's mean squared error on the valid next observations."""
+        inputs = self.normalize(transitions.next_obs)
+        loss = masked_mean((self.predictor(inputs) - self.training_target(inputs)).pow(2).mean(-1), transitions.valid)
+        return loss, {"predictor_loss": loss.detach()}

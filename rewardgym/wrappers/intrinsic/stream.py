@@ -93,14 +93,18 @@ class IntrinsicStream:
             self.scale_statistics.update(torch.stack(returns)[valid])
         return self.coef * raw / torch.sqrt(self.scale_statistics.var + 1e-8)
 
-    def train(self, transitions: Transitions) -> dict[str, float]:
-        """One update of the bonus's model on a random ``update_proportion`` of the valid transitions."""
-        keep = transitions.valid.reshape(-1)
+    def chosen(self, valid: torch.Tensor) -> torch.Tensor:
+        """Which transitions a training step takes: each valid one with chance ``update_proportion``."""
+        keep = valid.reshape(-1)
         if self.update_proportion < 1.0:  # one draw per valid transition, in order
             size = int(keep.sum())
-            chosen = torch.rand(size, device=self.device, generator=self.generator) < self.update_proportion
-            keep = keep.masked_scatter(keep, chosen)
-        batch = transitions.flat_valid(keep)
+            picked = torch.rand(size, device=self.device, generator=self.generator) < self.update_proportion
+            keep = keep.masked_scatter(keep, picked)
+        return keep.view(valid.shape)
+
+    def train(self, transitions: Transitions) -> dict[str, float]:
+        """One update of the bonus's model on a random ``update_proportion`` of the valid transitions."""
+        batch = transitions.flat_valid(self.chosen(transitions.valid).reshape(-1))
         if batch.valid.shape[1] > 0:
             self.metrics = self.bonus.update(batch) or self.metrics
         return self.metrics
