@@ -117,11 +117,13 @@ class TensorBoardLog:
 
 
 def train_seeds(config: RunConfig, seeds: Sequence[int], out: Path, resume: bool = False,
-                progress_bar: bool = True, device: str = "cpu") -> FastPPO:
+                progress_bar: bool = True, device: str = "cpu", resolved: bool = False) -> FastPPO:
     """Train (or, with ``resume``, continue) ``seeds`` of a fast-ppo run together; returns the algorithm.
 
     ``config.steps`` and ``config.num_envs`` are per seed. Each seed's directory gets its config,
-    checkpoints, TensorBoard log; evaluate them with ``evaluate_run``.
+    checkpoints, TensorBoard log; evaluate them with ``evaluate_run``. A new run fills ``config`` in
+    from ``hyperparams/fast-ppo.yaml`` unless ``resolved`` says it already was (a report's pinned
+    configuration).
     """
     run_dirs = seed_directories(out, seeds)
     if resume:
@@ -134,7 +136,8 @@ def train_seeds(config: RunConfig, seeds: Sequence[int], out: Path, resume: bool
         algo = build(config, seeds, restart, device)
         algo.load_state_dict(states)
     else:
-        config = replace(config, algo="fast-ppo").resolved()
+        config = replace(config, algo="fast-ppo")
+        config = config if resolved else config.resolved()
         restart = 0
         algo = build(config, seeds, restart, device)  # a bad configuration fails here, before anything is written
         for seed, run_dir in zip(seeds, run_dirs):

@@ -232,8 +232,11 @@ class Run:
     resumed: bool
 
 
-def prepare_run(config: RunConfig, run_dir: Path, resume: bool = False) -> Run:
+def prepare_run(config: RunConfig, run_dir: Path, resume: bool = False, resolved: bool = False) -> Run:
     """Build the run in ``run_dir``: a new one (its ``config.yaml`` written), or with ``resume`` its newest checkpoint.
+
+    A new run fills ``config`` in from the hyperparameter file, unless ``resolved`` says it already
+    was (a report's pinned configuration): then the file is not read.
 
     Resuming restores the model, its replay buffer and the learner state beside them (the
     intrinsic callback's, then the global random generators', which loading the model reseeds).
@@ -243,7 +246,7 @@ def prepare_run(config: RunConfig, run_dir: Path, resume: bool = False) -> Run:
     if resume:
         config = RunConfig.load(run_dir)
     else:
-        config = config.resolved()
+        config = config if resolved else config.resolved()
         config.save(run_dir)
     env, intrinsic = make_training_env(config)
     model = build_model(config, env, run_dir)
@@ -268,12 +271,13 @@ def train(
     resume: bool = False,
     progress_bar: bool = True,
     callbacks: list[BaseCallback] | None = None,
+    resolved: bool = False,
 ) -> BaseAlgorithm:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model.
 
-    ``callbacks`` are added to the run's own (intrinsic bonus, checkpoints).
+    ``callbacks`` are added to the run's own (intrinsic bonus, checkpoints); ``resolved``: see ``prepare_run``.
     """
-    run = prepare_run(config, run_dir, resume)
+    run = prepare_run(config, run_dir, resume, resolved)
     model, config = run.model, run.config
     saver, ctrl_c = RunCheckpoint(run.run_dir, config.checkpoint_every, config.num_envs, run.intrinsic), StopOnCtrlC()
     own: list[BaseCallback] = [saver, ctrl_c] if run.intrinsic is None else [run.intrinsic, saver, ctrl_c]

@@ -2,13 +2,17 @@
 
 A report directory holds:
 
-    report.json                  the method, the protocol (name, version, entries) and the command
+    report.json                  the method, the protocol (name, version, entries), the command, and
+                                 each entry's resolved run configuration, pinned when the entry first runs
     <entry>/runs/                the entry's run directories (one per seed), ordinary runs for eval/render
     <entry>/reference.json       the floors and the oracle's success on the entry's evaluation configuration
     <entry>/result.json          per seed: success, normalised score; the training curve; wall time, commit, machine
 
 An entry with a ``result.json`` is finished and never redone; a killed report rerun with the same
-command resumes the unfinished entry from its runs' checkpoints.
+command resumes the unfinished entry from its runs' checkpoints. Every entry trains with the run
+configuration the report resolved for it first (the protocol's overrides over
+``agents/hyperparams/<algo>.yaml``), kept in ``report.json``: editing a hyperparameter file while a
+report is unfinished changes none of its entries, so all of them share one configuration.
 """
 
 from __future__ import annotations
@@ -58,14 +62,21 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
                                                         "entries": [asdict(e) for e in protocol.entries]}}
     saved = out / "report.json"
     manifest["command"] = command
+    pinned: dict[str, Any] = {}
     if saved.exists():
         previous = json.loads(saved.read_text())
         if previous["method"] != manifest["method"] or previous["protocol"]["name"] != protocol.name:
             raise ValueError(f"{out} holds a report of another method or protocol; choose another --out")
-        for slug in changed_entries(previous["protocol"], manifest["protocol"]):
+        changed = changed_entries(previous["protocol"], manifest["protocol"])
+        for slug in changed:
             shutil.rmtree(out / slug, ignore_errors=True)
         if previous["protocol"] == manifest["protocol"]:
             manifest["command"] = previous.get("command", command)
+        pinned = {slug: config for slug, config in previous.get("run_configs", {}).items() if slug not in changed}
+    manifest["run_configs"] = {
+        entry.slug: pinned.get(entry.slug) or asdict(_run_config(method, entry).resolved())
+        for entry in protocol.entries if method.skip_reason(entry) is None
+    }
     _write_json(saved, manifest)
 
     results = []
@@ -75,7 +86,9 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
         task = progress.add_task("", total=len(protocol.entries))
         for entry in protocol.entries:
             progress.update(task, description=entry.name)
-            results.append(entry_result(method, protocol, entry, out / entry.slug, device))
+            config = manifest["run_configs"].get(entry.slug)
+            results.append(entry_result(method, protocol, entry, out / entry.slug, device,
+                                        None if config is None else RunConfig(**config)))
             progress.advance(task)
     return results
 
@@ -95,8 +108,10 @@ def changed_entries(previous: dict[str, Any], current: dict[str, Any]) -> list[s
     return [slug for slug, entry in before.items() if not same_evaluation or after.get(slug) != entry]
 
 
-def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path, device: str = "cpu") -> dict[str, Any]:
-    """The entry's result, from its ``result.json`` if finished, else trained, evaluated and saved."""
+def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path, device: str = "cpu",
+                 config: RunConfig | None = None) -> dict[str, Any]:
+    """The entry's result, from its ``result.json`` if finished, else trained (with the resolved run
+    configuration ``config``; by default the entry's, resolved now), evaluated and saved."""
     done = folder / "result.json"
     if done.exists():
         return json.loads(done.read_text())
@@ -108,8 +123,9 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
         _write_json(done, {**result, "skipped": skip})
         return json.loads(done.read_text())
     seeds = list(range(protocol.seeds))
+    config = config or _run_config(method, entry).resolved()
     started = time.perf_counter()
-    success = train_and_evaluate(method, entry, seeds, folder / "runs", protocol.eval_rows, device)
+    success = train_and_evaluate(config, entry, seeds, folder / "runs", protocol.eval_rows, device)
     reference = reference_levels(entry, folder, device)
     best_floor = max(reference["floors"].values())
     oracle = reference["oracle"]
@@ -119,7 +135,7 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
         "floors": reference["floors"], "best_floor": best_floor, "oracle": oracle,
         "normalised": [float(normalised_score(s, best_floor, oracle)) for s in success] if normalisable else None,
         "curve": training_curve(folder / "runs", seeds, entry.steps),
-        "commit": git_commit(), "machine": machine_line(),
+        "commit": git_commit(), "machine": machine_line(), "run_config": asdict(config),
     })
     _write_json(done, result)
     return result
@@ -153,14 +169,15 @@ def _run_config(method: Method, entry: Entry) -> RunConfig:
                      hyperparameters=hyper)
 
 
-def train_and_evaluate(method: Method, entry: Entry, seeds: list[int], runs: Path, eval_rows: int,
+def train_and_evaluate(config: RunConfig, entry: Entry, seeds: list[int], runs: Path, eval_rows: int,
                        device: str = "cpu") -> list[float]:
-    """Train every seed of the entry (resuming what a killed report left) and return each seed's success rate."""
-    config = _run_config(method, entry)
+    """Train every seed of the entry with the run configuration ``config`` (resuming what a killed report
+    left) and return each seed's success rate."""
     if entry.algo == "fast-ppo":
         run_dirs = fast_ppo_run.seed_directories(runs, seeds)
         resume = all(run_dir.exists() and fast_ppo_run.checkpoints(run_dir) for run_dir in run_dirs)
-        algo = fast_ppo_run.train_seeds(config, seeds, runs, resume=resume, progress_bar=False, device=device)
+        algo = fast_ppo_run.train_seeds(config, seeds, runs, resume=resume, progress_bar=False, device=device,
+                                        resolved=True)
         return fast_ppo_run.greedy_success(algo, entry.env_id, entry.env_kwargs, eval_rows).tolist()
     success = []
     for seed in seeds:
@@ -168,7 +185,7 @@ def train_and_evaluate(method: Method, entry: Entry, seeds: list[int], runs: Pat
         if not (run_dir / "model.zip").exists():
             resume = (run_dir / "checkpoints").exists() and training.latest_checkpoint(run_dir) is not None
             seed_config = RunConfig(**{**asdict(config), "seed": seed})
-            training.train(seed_config, run_dir, resume=resume, progress_bar=False)
+            training.train(seed_config, run_dir, resume=resume, progress_bar=False, resolved=True)
         success.append(training.evaluate(run_dir, rows=eval_rows)["success_rate"])
     return success
 

@@ -7,6 +7,8 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from rewardgym.agents import training as training_module
+from rewardgym.agents.training import RunConfig
 from rewardgym.cli import main
 from rewardgym.report import Method, load_protocol, run_report, write_comparison, write_report
 from rewardgym.report import runner as runner_module
@@ -84,6 +86,34 @@ def test_a_killed_report_resumes_without_redoing_finished_entries(tmp_path, monk
     assert [r["name"] for r in results] == ["DeepSea N=4", "GridMaze size 5"]
     with pytest.raises(ValueError, match="another method"):
         run_report(Method(reward="shaped"), protocol, tmp_path / "out", progress_bar=False)
+
+
+def test_an_unfinished_report_keeps_the_run_configuration_it_started_with(tmp_path, monkeypatch):
+    """A hyperparameter file edited (a value changed, a key added) under a killed report changes none of its entries."""
+    protocol = load_protocol(write_protocol(tmp_path, {**TINY, "entries": TINY["entries"][:2]}))
+    out = tmp_path / "out"
+    real = runner_module.train_and_evaluate
+
+    def killed_on_the_maze(config, entry, *args, **kwargs):
+        if entry.family == "maze":
+            raise KeyboardInterrupt
+        return real(config, entry, *args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "train_and_evaluate", killed_on_the_maze)
+    with pytest.raises(KeyboardInterrupt):
+        run_report(Method(), protocol, out, progress_bar=False)
+    pinned = json.loads((out / "report.json").read_text())["run_configs"]["GridMaze_size_5"]
+    edited = training_module.load_hyperparameters
+
+    def edited_file(algo, env_id):
+        return {**edited(algo, env_id), "learning_rate": 0.123, "no_such_setting": 1}
+
+    monkeypatch.setattr(training_module, "load_hyperparameters", edited_file)
+    monkeypatch.setattr(runner_module, "train_and_evaluate", real)
+    results = run_report(Method(), protocol, out, progress_bar=False)
+    assert results[1]["run_config"] == pinned
+    assert pinned["hyperparameters"]["learning_rate"] != 0.123 and "no_such_setting" not in pinned["hyperparameters"]
+    assert RunConfig.load(out / "GridMaze_size_5" / "runs" / "seed_0").hyperparameters == pinned["hyperparameters"]
 
 
 def test_a_new_protocol_version_redoes_only_the_entries_it_changed(tmp_path, monkeypatch):
