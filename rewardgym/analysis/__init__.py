@@ -8,15 +8,27 @@ from rewardgym.analysis.reward_distance import (
     starc_distance,
     starc_distance_sampled,
 )
-from rewardgym.analysis.tabular import TabularMDP, expected_reward, grid_maze_mdp, policy_values, value_iteration
+from rewardgym.analysis.tabular import (
+    TabularMDP,
+    ascent_traps,
+    escape_depth,
+    expected_reward,
+    greedy_ascent,
+    grid_maze_mdp,
+    policy_values,
+    value_iteration,
+)
 
 __all__ = [
     "TabularMDP",
+    "ascent_traps",
+    "escape_depth",
     "canonicalize_epic",
     "canonicalize_value",
     "epic_distance",
     "epic_distance_sampled",
     "expected_reward",
+    "greedy_ascent",
     "grid_maze_mdp",
     "policy_values",
     "starc_distance",

@@ -7,6 +7,7 @@ running the env's own code on every state; ``value_iteration`` and ``policy_valu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -158,3 +159,66 @@ def policy_values(
         p_pi, r_pi = p_pi * live[:, None], r_pi * live
     identity = torch.eye(len(r_pi), dtype=transition.dtype, device=transition.device)
     return torch.linalg.solve(identity - gamma * p_pi, r_pi)
+
+
+def greedy_ascent(mdp: TabularMDP, potential: Tensor) -> Tensor:
+    """Where greedy ascent on ``potential`` ends from every state, ``(S,)`` state indices.
+
+    From a state, take the action whose successor has the highest Φ (ties: the lowest action) and
+    move there if that raises Φ; stop at a terminal state or where no action raises Φ — a local
+    maximum of Φ. An agent that follows a shaping potential Φ greedily is stuck at such a state.
+    Needs a deterministic MDP (every ``τ(· | s, a)`` one-hot), as GridMaze's is.
+    """
+    if not bool((mdp.transition.amax(-1) == 1).all()):
+        raise ValueError("greedy_ascent needs a deterministic MDP: every τ(· | s, a) one-hot")
+    potential = potential.to(mdp.transition)
+    successor = mdp.transition.argmax(-1)  # (S, A)
+    best = successor.gather(1, potential[successor].argmax(1, keepdim=True)).squeeze(1)
+    moves = (potential[best] > potential) & ~mdp.terminal
+    step = torch.where(moves, best, torch.arange(len(potential), device=potential.device))
+    state = torch.arange(len(potential), device=potential.device)
+    for _ in range(len(potential)):  # Φ rises strictly along a path, so no path is longer than S
+        state = step[state]
+    return state
+
+
+def ascent_traps(mdp: TabularMDP, potential: Tensor) -> Tensor:
+    """``(S,)`` bool: the non-terminal states from which greedy ascent on ``potential`` ends at a
+    non-terminal state (a local maximum that is not a goal) — the traps of Φ."""
+    return ~mdp.terminal & ~mdp.terminal[greedy_ascent(mdp, potential)]
+
+
+def escape_depth(mdp: TabularMDP, potential: Tensor, start: int | None = None) -> float:
+    """How far Φ must fall for an agent stuck where greedy ascent from ``start`` ends to reach a terminal state.
+
+    With ``e`` the end of greedy ascent from ``start`` (default: the MDP's start), the depth is
+    ``Φ(e) − h*``, ``h*`` the highest level such that some path from ``e`` to a terminal state
+    stays on states with ``Φ ≥ h*``: the least descent any way out of the trap needs. 0 when the
+    ascent reaches a terminal state; ``inf`` when no terminal state is reachable at all.
+    """
+    potential = potential.to(mdp.transition)
+    end = int(greedy_ascent(mdp, potential)[mdp.start if start is None else start])
+    if bool(mdp.terminal[end]):
+        return 0.0
+    adjacency = mdp.transition.amax(1) > 0  # (S, S): s' is one step from s
+
+    def escapes(level: float) -> bool:
+        allowed = potential >= level
+        reached = torch.zeros_like(allowed)
+        reached[end] = True
+        while True:
+            grown = reached | ((reached.to(mdp.transition) @ adjacency.to(mdp.transition)) > 0) & allowed
+            if bool((grown & mdp.terminal).any()):
+                return True
+            if bool((grown == reached).all()):
+                return False
+            reached = grown
+
+    levels = torch.unique(potential[potential <= potential[end]]).flip(0).tolist()  # highest first
+    if not escapes(levels[-1]):
+        return math.inf
+    low, high = 0, len(levels) - 1  # the first index (highest level) from which a way out exists
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if escapes(levels[middle]) else (middle + 1, high)
+    return float(potential[end] - levels[low])
