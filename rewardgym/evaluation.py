@@ -135,14 +135,14 @@ def held_out_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
     """``env_kwargs`` moved to levels the run never trained on, where the env is procedural.
 
     An env with ``num_levels`` > 1 trains on ``[start_level, start_level + num_levels)``; it is
-    evaluated on the next ``HELD_OUT_LEVELS`` levels. An env with one level (an experiment on a
-    fixed level) is evaluated on that level; other envs are unchanged.
+    evaluated on the next ``HELD_OUT_LEVELS`` levels. An env with one level, or with ``levels``
+    an experiment chose, is evaluated on those levels; other envs are unchanged.
     """
     spec = gym.spec(env_id)
     entry = spec.vector_entry_point
     env_class = load_env_creator(entry) if isinstance(entry, str) else entry
     arguments = {**env_class.argument_defaults(), **spec.kwargs, **env_kwargs}
-    if "num_levels" not in arguments or arguments["num_levels"] == 1:
+    if "num_levels" not in arguments or arguments["num_levels"] == 1 or arguments.get("levels") is not None:
         return dict(env_kwargs)
     num_levels, start = arguments["num_levels"], arguments.get("start_level", 0)
     held_out_start = start + num_levels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -31,6 +32,9 @@ class MazeVectorEnv(TorchVectorEnv):
         start_level: the first level id (default 0): episodes play levels
             ``[start_level, start_level + num_levels)``, so ``start_level=num_levels`` gives
             held-out levels (``start_level + num_levels`` at most ``MAX_LEVELS``, 2²⁰).
+        levels: instead of a range, the level ids to play (distinct, e.g. levels an experiment
+            chose for a property), drawn uniformly; ``num_levels`` and ``start_level`` stay at
+            their defaults. Evaluation then plays the same levels.
         render_potential: draw the task potential as a heat map under the maze.
         max_episode_steps: by default ``steps_per_size_squared * size²``.
     """
@@ -48,6 +52,7 @@ class MazeVectorEnv(TorchVectorEnv):
         min_distance: int | None = None,
         num_levels: int = 1024,
         start_level: int = 0,
+        levels: Sequence[int] | None = None,
         max_episode_steps: int | None = None,
         render_potential: bool = False,
         **core: Any,
@@ -65,8 +70,11 @@ class MazeVectorEnv(TorchVectorEnv):
         self.generator = generator
         self.render_potential = render_potential
         make_level = partial(make_maze_level, size, generator, braid, min_distance)
+        if levels is not None and (num_levels != 1024 or start_level != 0):
+            raise ValueError(f"give levels or num_levels/start_level, not both: got levels={levels}, "
+                             f"num_levels={num_levels}, start_level={start_level}")
         self.levels = LevelPool(lambda level_id: self._prepare_level(make_level(level_id)), num_levels, self.device,
-                                start_level)
+                                start_level, levels)
         self.level = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)  # slot in the pool
         self.square_pixels = max(4, 480 // self.grid)
         self.frame_size = (self.grid * self.square_pixels, self.grid * self.square_pixels)

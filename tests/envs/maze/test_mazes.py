@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from rewardgym.evaluation import held_out_kwargs
 from rewardgym.envs.maze.generation import make_maze_level
 from rewardgym.envs.maze.point_maze import AGENT_HALF_SIZE
 
@@ -123,6 +124,26 @@ def test_start_level_plays_a_disjoint_range_of_levels(env_id):
         envs.reset(seed=0)
         played = played_level_ids(envs.unwrapped, make_level, range(2 * num_levels))
         assert played == set(range(start_level, start_level + num_levels))
+
+
+@pytest.mark.parametrize("env_id", ["rewardgym/GridMaze-v0", "rewardgym/PointMaze-v1"])
+def test_levels_plays_exactly_the_levels_it_names(env_id):
+    maze = {"size": 5, "generator": "kruskal", "braid": 0.2, "min_distance": 6}
+    make_level = partial(make_maze_level, *maze.values())
+    chosen = [3, 11, 40]
+    envs = gym.make_vec(env_id, num_envs=64, levels=chosen, **maze)
+    envs.reset(seed=0)
+    assert played_level_ids(envs.unwrapped, make_level, range(48)) == set(chosen)
+    assert held_out_kwargs(env_id, {"levels": chosen}) == {"levels": chosen}  # evaluated on the same levels
+
+
+@pytest.mark.parametrize("kwargs, match", [({"levels": [1, 1]}, "distinct"), ({"levels": []}, "distinct"),
+                                           ({"levels": [-1]}, "distinct"), ({"levels": [2**20]}, "distinct"),
+                                           ({"levels": [1], "num_levels": 4}, "not both"),
+                                           ({"levels": [1], "start_level": 3}, "not both")])
+def test_bad_levels_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gym.make_vec("rewardgym/GridMaze-v0", num_envs=1, **kwargs)
 
 
 @pytest.mark.parametrize("kwargs", [{"start_level": -1}, {"start_level": 2**20}, {"start_level": 1.5},
