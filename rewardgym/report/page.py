@@ -186,8 +186,8 @@ def provenance(manifest: dict[str, Any], results: Sequence[dict[str, Any]]) -> l
     minutes = sum(r.get("train_and_eval_seconds", 0.0) for r in trained) / 60
     protocol = manifest["protocol"]
     return [("command", manifest.get("command") or "–"),
-            ("protocol", f"{protocol['name']} v{protocol['version']}: {protocol['seeds']} seeds, "
-                         f"{protocol['eval_rows']} evaluation envs per seed"),
+            ("protocol", f"{protocol['name']} v{protocol['version']}: {protocol['seeds']} seeds "
+                         f"(from seed {protocol.get('first_seed', 0)}), {protocol['eval_rows']} evaluation envs per seed"),
             ("machine", "; ".join(sorted({r.get("machine", "not recorded") for r in trained})) or "–"),
             ("rewardgym commit", ", ".join(sorted({r.get("commit", "not recorded") for r in trained})) or "–"),
             ("wall time", f"{minutes:.1f} minutes of training and evaluation")]

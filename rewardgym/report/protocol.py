@@ -5,6 +5,7 @@ A protocol file (``protocols/<name>.yaml``) reads:
     name: full
     version: 1
     seeds: 10                 # run seeds 0 … seeds − 1, the unit of every statistic
+    first_seed: 0             # optional: run seeds first_seed … first_seed + seeds − 1 (pilots use ≥ 100)
     eval_rows: 256            # evaluation: one greedy episode in each of this many fresh envs per seed
     entries:
       - name: DeepSea N=20    # how the report names this configuration
@@ -39,6 +40,7 @@ from rewardgym.wrappers.intrinsic import BONUSES
 FAMILIES = ("exploration", "maze", "geometry", "driving", "manipulation")
 ALGORITHMS = ("fast-ppo", "her-sac")
 PROTOCOL_KEYS = {"name", "version", "seeds", "eval_rows", "entries"}
+OPTIONAL_PROTOCOL_KEYS = {"first_seed"}
 ENTRY_KEYS = {"name", "family", "env_id", "env_kwargs", "algo", "steps", "hyperparameters"}
 
 
@@ -102,6 +104,12 @@ class Protocol:
     seeds: int
     eval_rows: int
     entries: tuple[Entry, ...]
+    first_seed: int = 0
+
+    @property
+    def run_seeds(self) -> list[int]:
+        """The run seeds every entry trains: ``first_seed … first_seed + seeds − 1``."""
+        return list(range(self.first_seed, self.first_seed + self.seeds))
 
     @property
     def families(self) -> list[str]:
@@ -154,14 +162,17 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     else:
         text = path.read_text()
     raw = yaml.safe_load(text)
-    _check_keys("protocol", raw, PROTOCOL_KEYS, PROTOCOL_KEYS)
+    _check_keys("protocol", raw, PROTOCOL_KEYS | OPTIONAL_PROTOCOL_KEYS, PROTOCOL_KEYS)
     for key in ("version", "seeds", "eval_rows"):
         if not isinstance(raw[key], int) or raw[key] < 1:
             raise ValueError(f"protocol: {key} must be a positive int, got {raw[key]!r}")
+    first_seed = raw.get("first_seed", 0)
+    if not isinstance(first_seed, int) or not 0 <= first_seed <= 2**31 - 1 - raw["seeds"]:
+        raise ValueError(f"protocol: first_seed must be an int in [0, 2**31 − 1 − seeds], got {first_seed!r}")
     if not raw["entries"]:
         raise ValueError("protocol: entries must list at least one env configuration")
     entries = tuple(_entry(item, i) for i, item in enumerate(raw["entries"]))
     names = [entry.name for entry in entries]
     if len(set(names)) != len(names):
         raise ValueError(f"protocol: entry names must be unique, got {names}")
-    return Protocol(raw["name"], raw["version"], raw["seeds"], raw["eval_rows"], entries)
+    return Protocol(raw["name"], raw["version"], raw["seeds"], raw["eval_rows"], entries, first_seed)

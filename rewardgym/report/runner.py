@@ -58,7 +58,8 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"method": asdict(method), "protocol": {"name": protocol.name, "version": protocol.version,
-                                                        "seeds": protocol.seeds, "eval_rows": protocol.eval_rows,
+                                                        "seeds": protocol.seeds, "first_seed": protocol.first_seed,
+                                                        "eval_rows": protocol.eval_rows,
                                                         "entries": [asdict(e) for e in protocol.entries]}}
     saved = out / "report.json"
     manifest["command"] = command
@@ -70,7 +71,7 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
         changed = changed_entries(previous["protocol"], manifest["protocol"])
         for slug in changed:
             shutil.rmtree(out / slug, ignore_errors=True)
-        if previous["protocol"] == manifest["protocol"]:
+        if {"first_seed": 0, **previous["protocol"]} == manifest["protocol"]:
             manifest["command"] = previous.get("command", command)
         pinned = {slug: config for slug, config in previous.get("run_configs", {}).items() if slug not in changed}
     manifest["run_configs"] = {
@@ -104,7 +105,7 @@ def changed_entries(previous: dict[str, Any], current: dict[str, Any]) -> list[s
         return {Entry(**entry).slug: entry for entry in protocol["entries"]}
 
     before, after = by_slug(previous), by_slug(current)
-    same_evaluation = all(previous[key] == current[key] for key in ("seeds", "eval_rows"))
+    same_evaluation = all(previous.get(key, 0) == current.get(key, 0) for key in ("seeds", "first_seed", "eval_rows"))
     return [slug for slug, entry in before.items() if not same_evaluation or after.get(slug) != entry]
 
 
@@ -122,7 +123,7 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
     if skip is not None:
         _write_json(done, {**result, "skipped": skip})
         return json.loads(done.read_text())
-    seeds = list(range(protocol.seeds))
+    seeds = protocol.run_seeds
     config = config or _run_config(method, entry).resolved()
     started = time.perf_counter()
     success = train_and_evaluate(config, entry, seeds, folder / "runs", protocol.eval_rows, device)

@@ -139,6 +139,10 @@ def test_a_new_protocol_version_redoes_only_the_entries_it_changed(tmp_path, mon
     more_seeds = {**version_2, "version": 3, "seeds": 3}
     run_report(Method(), load_protocol(write_protocol(tmp_path, more_seeds)), tmp_path / "out", progress_bar=False)
     assert trained[3:] == ["DeepSea N=4", "GridMaze size 5"]
+    pilot = {**more_seeds, "version": 4, "first_seed": 100}  # a pilot's seeds: every entry redone, on seeds 100–102
+    results = run_report(Method(), load_protocol(write_protocol(tmp_path, pilot)), tmp_path / "out", progress_bar=False)
+    assert trained[5:] == ["DeepSea N=4", "GridMaze size 5"]
+    assert [r["seeds"] for r in results] == [[100, 101, 102]] * 2
 
 
 def test_two_reports_compare_with_the_probability_of_improvement(tiny_report, tmp_path):
@@ -154,6 +158,7 @@ def test_two_reports_compare_with_the_probability_of_improvement(tiny_report, tm
 @pytest.mark.parametrize("change, message", [
     ({"colour": "red"}, "unknown keys"),
     ({"seeds": 0}, "seeds must be a positive int"),
+    ({"first_seed": -1}, "first_seed must be an int"),
     ({"entries": [{**TINY["entries"][0], "env_id": "rewardgym/Nowhere-v0"}]}, "unknown env id"),
     ({"entries": [{**TINY["entries"][0], "env_kwargs": {"width": 3}}]}, "has no arguments"),
     ({"entries": [{**TINY["entries"][0], "env_kwargs": {"size": -3}}]}, "size"),
