@@ -10,9 +10,9 @@ goal) / (optimal path length) is measured:
   agent must move away from the goal (in straight line) to get out. 0: the ascent reaches the goal.
 - ``trapped_fraction``: the share of non-goal squares from which greedy ascent on Φ gets stuck.
 
-The geodesic potential (BFS distance) has no trap anywhere (tested). Levels in the top quartile of
-escape depth form the trap class, levels in the bottom quartile the trap-free (shallow) class; the
-first 8 level ids of each class are the finding's training pools, fixed here before any training.
+The geodesic potential (BFS distance) has no trap anywhere (tested). The trap class is the first 8
+level ids in the top quartile of escape depth; the trap-free class the 8 shallowest levels (depth 0
+where 8 levels have none). They are the finding's training pools, fixed here before any training.
 
     python benchmarks/findings/maze_traps.py --sizes 6 9 --levels 1000
 
@@ -50,12 +50,16 @@ def measure(size: int, level: int) -> dict[str, float]:
 
 
 def classes(rows: list[dict[str, float]]) -> dict[str, list[int]]:
-    """The first ``POOL`` level ids of the top (trap) and bottom (trap-free) quartiles of escape depth."""
+    """The trap class: the first ``POOL`` level ids in the top quartile of escape depth (a typical
+    deep trap, not the extremes); the trap-free class: the ``POOL`` shallowest levels (ties by id),
+    which lie in the bottom quartile — depth 0 wherever ``POOL`` levels have none."""
     depth = np.array([row["escape_depth"] for row in rows])
     low, high = np.quantile(depth, [0.25, 0.75])
     ordered = sorted(rows, key=lambda row: row["level"])
+    shallowest = sorted(ordered, key=lambda row: row["escape_depth"])[:POOL]
     return {"trap": [int(r["level"]) for r in ordered if r["escape_depth"] >= high][:POOL],
-            "trap-free": [int(r["level"]) for r in ordered if r["escape_depth"] <= low][:POOL],
+            "trap-free": sorted(int(r["level"]) for r in shallowest),
+            "trap-free depth": float(max(r["escape_depth"] for r in shallowest)),
             "quartiles": [float(low), float(high)]}
 
 
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> None:
              "in Φ = −(straight-line distance) / (optimal length) a way out of the trap greedy ascent from the "
              "start ends in needs (a fraction of the optimal path length); 0 where the ascent reaches the goal.", "",
              "| size | levels | escape depth: median (IQR) | levels with depth 0 | trapped squares: median | "
-             "trap class (top quartile) | trap-free class (bottom quartile) |", "|---|---:|---|---:|---:|---|---|"]
+             "trap class (first 8 of the top quartile) | trap-free class (8 shallowest) |",
+             "|---|---:|---|---:|---:|---|---|"]
     for size in args.sizes:
         sized = [row for row in rows if row["size"] == size and row["level"] < args.levels]
         depth = np.array([row["escape_depth"] for row in sized])
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         lines.append(f"| {size} | {len(sized)} | {median:.3f} ({q1:.3f}–{q3:.3f}) | {int((depth == 0).sum())} | "
                      f"{np.median([row['trapped_fraction'] for row in sized]):.2f} | "
                      f"depth ≥ {chosen['quartiles'][1]:.3f}: levels {chosen['trap']} | "
-                     f"depth ≤ {chosen['quartiles'][0]:.3f}: levels {chosen['trap-free']} |")
+                     f"depth ≤ {chosen['trap-free depth']:.3f}: levels {chosen['trap-free']} |")
     lines += ["", f"Produced by `{command}`; per level: [maze_traps.csv](maze_traps.csv)."]
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
