@@ -106,9 +106,9 @@ class SeedBatchedTraining:
                 p.data = stacked.data[k]
             self.parameters[f"bonus.{name}"] = stacked
         names = {id(p): f"bonus.{name}" for name, p in first.named_parameters()}
-        self.optimizers = {
-            key: type(optimizer)([self.parameters[names[id(p)]] for group in optimizer.param_groups
-                                  for p in group["params"]], **optimizer.defaults)
+        self.optimizers = {  # the same kind and settings, group by group, over the stacked parameters
+            key: type(optimizer)([{**group, "params": [self.parameters[names[id(p)]] for p in group["params"]]}
+                                  for group in optimizer.param_groups], **optimizer.defaults)
             for key, optimizer in first.optimizers().items()
         }
         self.buffer_names = first.training_buffers()
