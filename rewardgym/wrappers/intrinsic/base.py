@@ -107,7 +107,7 @@ def masked_mean(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     A mask rather than an index keeps every shape fixed, so a loss written with it batches over
     seeds under ``torch.func.vmap``.
     """
-    return (values * valid).sum() / valid.sum().clamp(min=1)
+    return torch.where(valid, values, 0.0).sum() / valid.sum().clamp(min=1)  # where: no 0 · inf from a row left out
 
 
 def mlp(sizes: list[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
