@@ -254,6 +254,7 @@ def train_command(args: argparse.Namespace) -> int:
     than one seed each gets its own run directory, ``OUT/seed_<k>``.
     """
     from rewardgym.agents import fast_ppo_run
+    from rewardgym.agents.runs import evaluate_any
     from rewardgym.agents.training import RunConfig, train
 
     config = RunConfig(env_id=args.env, algo=args.algo, reward=args.reward, bonus=args.bonus, bonus_coef=args.bonus_coef,
@@ -274,18 +275,10 @@ def train_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def evaluate_any(run_dir: Path, rows: int) -> dict[str, Any]:
-    """Evaluate a run of any algorithm on the sparse task: one greedy episode in each of ``rows`` fresh envs."""
-    from rewardgym.agents import fast_ppo_run
-    from rewardgym.agents.training import RunConfig, evaluate
-
-    if RunConfig.load(run_dir).algo == "fast-ppo":
-        return fast_ppo_run.evaluate_run(run_dir, rows=rows)
-    return evaluate(run_dir, rows=rows)
-
-
 def eval_command(args: argparse.Namespace) -> int:
     """Evaluate a run's final model on the sparse task."""
+    from rewardgym.agents.runs import evaluate_any
+
     print_evaluations([evaluate_any(args.run_dir, args.episodes)])
     return 0
 
@@ -350,6 +343,13 @@ def report_command(args: argparse.Namespace) -> int:
 
     from rewardgym.report import Method, load_protocol, run_report, write_comparison, write_report
 
+    if args.sweep:
+        from rewardgym.sweep.table import write_sweep_page
+
+        console.print(f"sweep report: {write_sweep_page(args.sweep, args.out or args.sweep)}")
+        return 0
+    if args.out is None:
+        raise ValueError("report: --out is required (only --sweep writes into the sweep's own directory by default)")
     if args.compare:
         console.print(f"comparison: {write_comparison(*args.compare, args.out)}")
         return 0
@@ -366,6 +366,50 @@ def report_command(args: argparse.Namespace) -> int:
         if (args.out / "report.json").exists():
             write_report(args.out)
     console.print(f"report: {args.out / 'report.html'}")
+    return 0
+
+
+# -- sweep --------------------------------------------------------------------------------------
+
+
+def sweep_command(args: argparse.Namespace) -> int:
+    """Run (or resume) a sweep, locally or on Ray Tune, and write its tables."""
+    import shlex
+    import sys
+
+    from rewardgym.sweep import load_sweep, run_local, write_tables
+    from rewardgym.sweep.runner import pending
+
+    sweep = load_sweep(args.sweep)  # every problem is reported here, before any trial starts
+    command = shlex.join(["rewardgym", *sys.argv[1:]])
+    if args.runner == "local" and (args.address or args.storage):
+        raise ValueError("--address and --storage apply only to --runner ray")
+    if args.runner == "ray":
+        from rewardgym.sweep.ray_runner import import_tune, run_ray
+
+        try:
+            import_tune()
+        except ImportError as error:
+            console.print(str(error), soft_wrap=True)
+            return 2
+    try:
+        if args.runner == "ray":
+            run_ray(sweep, args.out, args.address, args.storage, args.cpus_per_trial, command)
+        else:
+            run_local(sweep, args.out, command=command)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: finished trials are kept in {args.out}; rerun the command to resume",
+                      soft_wrap=True)
+        return 130
+    finally:
+        if (args.out / "sweep.json").exists():
+            write_tables(sweep, args.out)
+    unfinished = len(pending(sweep, args.out))
+    if unfinished:  # Tune stops on Ctrl-C, or with failed trials, without raising
+        console.print(f"{unfinished} trials unfinished: finished trials are kept in {args.out}; rerun the command to "
+                      "resume", soft_wrap=True)
+        return 1
+    console.print(f"sweep: {args.out / 'sweep.md'} (the page: rewardgym report --sweep {args.out})", soft_wrap=True)
     return 0
 
 
@@ -437,8 +481,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--bonus", default=None, help="an intrinsic bonus (e.g. count, rnd, e3b, ngu)")
     report.add_argument("--bonus-coef", type=positive_float, default=0.01, help="the bonus's weight (default: %(default)s)")
     report.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="two report directories to compare")
-    report.add_argument("--out", type=Path, required=True, help="the report directory")
+    report.add_argument("--sweep", type=Path, metavar="DIR", help="render a sweep directory as a report page instead")
+    report.add_argument("--out", type=Path, help="the report directory (with --sweep, default: the sweep's)")
     report.set_defaults(run=report_command)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of rewards, bonuses, coefficients, hyperparameters and seeds (locally or on Ray)",
+        description="Run every trial of a sweep file into --out (one run directory per trial), then write trials.csv "
+                    "and sweep.md; rerun the same command to resume. See examples/sweep.yaml.")
+    sweep.add_argument("sweep", type=Path, metavar="SWEEP.yaml", help="the sweep file")
+    sweep.add_argument("--out", type=Path, required=True, help="the sweep directory")
+    sweep.add_argument("--runner", choices=["local", "ray"], default="local",
+                       help="local: in this process, seeds batched in fast-ppo (default); ray: on Ray Tune")
+    sweep.add_argument("--address", default=None, help="Ray: an existing cluster's address (HEAD:6379); default: start Ray here")
+    sweep.add_argument("--storage", default=None,
+                       help="Ray: where Tune keeps results and checkpoints, reachable from every node (default: OUT/ray)")
+    sweep.add_argument("--cpus-per-trial", type=positive_int, default=1,
+                       help="Ray: CPUs per trial, and torch threads in it (default: %(default)s)")
+    sweep.set_defaults(run=sweep_command)
 
     play = commands.add_parser("play", help="play a discrete env yourself with the keyboard (w a s d)")
     play.add_argument("env", type=env_id)

@@ -16,12 +16,11 @@ a resumed run restarts its envs' episodes (on fresh env seeds) and continues the
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -32,7 +31,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rewardgym.agents.fast_ppo import FastPPO, FastPPOConfig, env_seeds
-from rewardgym.agents.training import RUN_KEYS, RunConfig, write_atomically
+from rewardgym.agents.training import RUN_KEYS, RunConfig, write_atomically, write_json
 from rewardgym.core.validation import check_int
 from rewardgym.evaluation import EVAL_RESTART, EVAL_ROWS, held_out_kwargs, success_per_row
 from rewardgym.policies import BatchPolicy, PolicyFactory
@@ -111,19 +110,25 @@ class TensorBoardLog:
                     writer.add_scalar(name, value, algo.env_steps)
             writer.add_scalar("time/steps_per_second", steps_per_second, algo.env_steps)
 
+    def flush(self) -> None:
+        for writer in self.writers:
+            writer.flush()
+
     def close(self) -> None:
         for writer in self.writers:
             writer.close()
 
 
 def train_seeds(config: RunConfig, seeds: Sequence[int], out: Path, resume: bool = False,
-                progress_bar: bool = True, device: str = "cpu", resolved: bool = False) -> FastPPO:
+                progress_bar: bool = True, device: str = "cpu", resolved: bool = False,
+                on_checkpoint: Callable[[int], None] | None = None) -> FastPPO:
     """Train (or, with ``resume``, continue) ``seeds`` of a fast-ppo run together; returns the algorithm.
 
     ``config.steps`` and ``config.num_envs`` are per seed. Each seed's directory gets its config,
     checkpoints, TensorBoard log; evaluate them with ``evaluate_run``. A new run fills ``config`` in
     from ``hyperparams/fast-ppo.yaml`` unless ``resolved`` says it already was (a report's pinned
-    configuration).
+    configuration). ``on_checkpoint(env_steps)`` is called after every checkpoint is written (a
+    sweep on Ray hands the run directory to Tune there).
     """
     run_dirs = seed_directories(out, seeds)
     if resume:
@@ -158,9 +163,14 @@ def train_seeds(config: RunConfig, seeds: Sequence[int], out: Path, resume: bool
             progress.update(task, completed=algo.env_steps, speed=f"{speed:,.0f} steps/s")
             if algo.env_steps >= next_checkpoint:
                 save_checkpoint(algo, run_dirs, restart)
+                log.flush()
+                if on_checkpoint is not None:
+                    on_checkpoint(algo.env_steps)
                 next_checkpoint += config.checkpoint_every
     save_checkpoint(algo, run_dirs, restart)
     log.close()
+    if on_checkpoint is not None:
+        on_checkpoint(algo.env_steps)
     if ctrl_c["stop"]:
         raise KeyboardInterrupt
     return algo
@@ -208,15 +218,23 @@ def greedy_success(algo: FastPPO, env_id: str, env_kwargs: dict[str, Any], rows:
     return success.reshape(len(algo.seeds), rows).float().mean(1)
 
 
+def evaluate_seeds(algo: FastPPO, config: RunConfig, run_dirs: Sequence[Path], rows: int = EVAL_ROWS) -> list[dict[str, Any]]:
+    """Each seed's greedy success rate (``greedy_success``), written to its run directory's ``eval.json``."""
+    rates = greedy_success(algo, config.env_id, config.env_kwargs, rows).tolist()
+    results = []
+    for seed, run_dir, rate in zip(algo.seeds, run_dirs, rates):
+        result = {"run": str(run_dir), "env_id": config.env_id, "algo": "fast-ppo", "reward": config.reward,
+                  "bonus": config.bonus, "seed": int(seed), "steps": algo.env_steps, "episodes": rows,
+                  "success_rate": rate}
+        write_json(Path(run_dir) / "eval.json", result, indent=2)
+        results.append(result)
+    return results
+
+
 def evaluate_run(run_dir: Path, rows: int = EVAL_ROWS) -> dict[str, Any]:
     """The greedy success rate of a fast-ppo run's newest checkpoint: one episode in each of ``rows`` fresh envs."""
     config, algo = load_run(run_dir)
-    rate = float(greedy_success(algo, config.env_id, config.env_kwargs, rows)[0])
-    result = {"run": str(run_dir), "env_id": config.env_id, "algo": "fast-ppo", "reward": config.reward,
-              "bonus": config.bonus, "seed": config.seed, "steps": algo.env_steps, "episodes": rows,
-              "success_rate": rate}
-    (Path(run_dir) / "eval.json").write_text(json.dumps(result, indent=2))
-    return result
+    return evaluate_seeds(algo, config, [run_dir], rows)[0]
 
 
 def single_env_policy(algo: FastPPO) -> Any:

@@ -183,6 +183,11 @@ def write_atomically(path: Path, write: Callable[[Path], Any]) -> None:
     partial.replace(path)
 
 
+def write_json(path: Path, value: Any, indent: int = 1) -> None:
+    """``value`` as JSON in ``path``, written atomically (``write_atomically``)."""
+    write_atomically(Path(path), lambda partial: partial.write_text(json.dumps(value, indent=indent)))
+
+
 class RunCheckpoint(CheckpointCallback):
     """SB3's checkpoints (model and replay buffer), plus the learner state outside the model, plus one on demand.
 
@@ -191,9 +196,11 @@ class RunCheckpoint(CheckpointCallback):
     critic and its optimiser) and the global random generators' states.
     """
 
-    def __init__(self, run_dir: Path, every_steps: int, num_envs: int, intrinsic: StreamCallback | None):
+    def __init__(self, run_dir: Path, every_steps: int, num_envs: int, intrinsic: StreamCallback | None,
+                 on_checkpoint: Callable[[int], None] | None = None):
         super().__init__(max(every_steps // num_envs, 1), str(run_dir / "checkpoints"), "model", save_replay_buffer=True)
         self.intrinsic = intrinsic
+        self.on_checkpoint = on_checkpoint
 
     def _on_step(self) -> bool:
         if self.n_calls % self.save_freq == 0:
@@ -209,6 +216,8 @@ class RunCheckpoint(CheckpointCallback):
         learner = {"intrinsic": None if self.intrinsic is None else self.intrinsic.state_dict(), "random": global_random_state()}
         write_atomically(Path(self._checkpoint_path("learner_", extension="pt")), lambda partial: torch.save(learner, partial))
         write_atomically(path, self.model.save)
+        if self.on_checkpoint is not None:
+            self.on_checkpoint(self.model.num_timesteps)
 
 
 def latest_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
@@ -272,14 +281,17 @@ def train(
     progress_bar: bool = True,
     callbacks: list[BaseCallback] | None = None,
     resolved: bool = False,
+    on_checkpoint: Callable[[int], None] | None = None,
 ) -> BaseAlgorithm:
     """Train (or, with ``resume``, continue) the run in ``run_dir``; returns the model.
 
-    ``callbacks`` are added to the run's own (intrinsic bonus, checkpoints); ``resolved``: see ``prepare_run``.
+    ``callbacks`` are added to the run's own (intrinsic bonus, checkpoints); ``resolved``: see
+    ``prepare_run``; ``on_checkpoint(env_steps)`` is called after every checkpoint is written.
     """
     run = prepare_run(config, run_dir, resume, resolved)
     model, config = run.model, run.config
-    saver, ctrl_c = RunCheckpoint(run.run_dir, config.checkpoint_every, config.num_envs, run.intrinsic), StopOnCtrlC()
+    saver = RunCheckpoint(run.run_dir, config.checkpoint_every, config.num_envs, run.intrinsic, on_checkpoint)
+    ctrl_c = StopOnCtrlC()
     own: list[BaseCallback] = [saver, ctrl_c] if run.intrinsic is None else [run.intrinsic, saver, ctrl_c]
     try:
         model.learn(config.steps - model.num_timesteps, callback=own + list(callbacks or []), progress_bar=progress_bar,
@@ -310,7 +322,7 @@ def evaluate(run_dir: Path, rows: int = EVAL_ROWS, deterministic: bool = True) -
     result = {"run": str(run_dir), "env_id": config.env_id, "algo": config.algo, "reward": config.reward,
               "bonus": config.bonus, "seed": config.seed, "steps": config.steps, "episodes": rows,
               "success_rate": rate}
-    (run_dir / "eval.json").write_text(json.dumps(result, indent=2))
+    write_json(run_dir / "eval.json", result, indent=2)
     return result
 
 

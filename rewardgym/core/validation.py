@@ -137,6 +137,16 @@ def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
     return value
 
 
+def check_keys(what: str, given: Any, allowed: Collection[str], required: Collection[str] = ()) -> None:
+    """A mapping (a config file's section) with only ``allowed`` keys and every ``required`` one."""
+    if not isinstance(given, dict):
+        raise ValueError(f"{what} must be a mapping, got {_describe(given)}")
+    if unknown := set(given) - set(allowed):
+        raise ValueError(f"{what}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}")
+    if missing := set(required) - set(given):
+        raise ValueError(f"{what}: missing keys {sorted(missing)}")
+
+
 def check_seed(seed: Any, num_envs: int) -> list[int] | None:
     """Per-env seeds from gymnasium's conventions: None, an int s (env i gets s + i) or a list."""
     if seed is None:

@@ -84,7 +84,7 @@ def entry_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
             r["family"], r["name"], r["algo"], f"{r['steps']:,}", str(len(r["seeds"])), _interval_text(r["success"]),
             f"{r['best_floor']:.2f} ({floor_name})", "none" if r["oracle"] is None else f"{r['oracle']:.2f}",
             _interval_text(r["normalised"]) if r.get("normalised") is not None else "–",
-            f"{r['train_and_eval_seconds'] / 60:.1f}",
+            f"{r['train_and_eval_seconds'] / 60:.1f}" if "train_and_eval_seconds" in r else "–",
         ])
     return rows
 
@@ -253,10 +253,19 @@ def write_report(out: Path) -> Path:
                 normalised = "" if r.get("normalised") is None else r["normalised"][i]
                 writer.writerow([r["family"], r["name"], r["env_id"], r["algo"], r["steps"], seed, r["success"][i],
                                  normalised, r["best_floor"], "" if r["oracle"] is None else r["oracle"]])
+    missing = len(manifest["protocol"]["entries"]) - len(results)
+    notes = NOTES + (f" Unfinished: {missing} entries." if missing else "")
+    _write_results_pages(out, f"rewardgym report: {label}", label, results, provenance(manifest, results), notes)
+    return out / "report.html"
+
+
+def _write_results_pages(out: Path, title: str, label: str, results: Sequence[dict[str, Any]],
+                         facts: list[tuple[str, str]], notes: str, what: str = "environment") -> None:
+    """The page of a report's (or a sweep's) results: per family and per entry, their charts, the facts."""
     images = []
     for family in FAMILIES:
         if any(r["family"] == family and "skipped" not in r for r in results):
-            images.append((f"{family}: success per entry (bars: IQM, 95% CI), best floor and oracle",
+            images.append((f"{family}: success per {what} (bars: IQM, 95% CI), best floor and oracle",
                            family_chart(results, family)))
             images.append((f"{family}: training success rate — the share of the episodes ending in each rollout "
                            "that succeeded, with the stochastic policy (median over seeds, IQR band); early on only "
@@ -264,14 +273,19 @@ def write_report(out: Path) -> Path:
                            curves_chart(results, family)))
     everything = all_normalised(results)
     if everything is not None:
-        images.append(("performance profile of the normalised scores, all entries", profile_chart({label: everything})))
-    sections = [("Per family", "The IQM of the normalised scores over every seed and entry of the family.",
+        images.append((f"performance profile of the normalised scores, every {what}",
+                       profile_chart({label: everything})))
+    sections = [("Per family", f"The IQM of the normalised scores over every seed and {what} of the family.",
                  FAMILY_HEADER, family_rows(results)),
-                ("Per environment", None, ENTRY_HEADER, entry_rows(results))]
-    missing = len(manifest["protocol"]["entries"]) - len(results)
-    notes = NOTES + (f" Unfinished: {missing} entries." if missing else "")
-    _write_pages(out, f"rewardgym report: {label}", sections, images, provenance(manifest, results), notes)
-    return out / "report.html"
+                (f"Per {what}", None, ENTRY_HEADER, entry_rows(results))]
+    _write_pages(out, title, sections, images, facts, notes)
+
+
+def write_sweep_report(out: Path, name: str, results: Sequence[dict[str, Any]], facts: list[tuple[str, str]]) -> Path:
+    """``report.html`` and ``report.md`` of a sweep: each configuration as an entry (``sweep/table.py``)."""
+    notes = NOTES.replace("the protocol's", "the sweep's") + " One entry per configuration of the sweep's grid."
+    _write_results_pages(Path(out), f"rewardgym sweep: {name}", name, results, facts, notes, what="configuration")
+    return Path(out) / "report.html"
 
 
 def write_comparison(a: Path, b: Path, out: Path) -> Path:

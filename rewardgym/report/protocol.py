@@ -35,6 +35,7 @@ from rewardgym.agents.fast_ppo import FastPPOConfig
 from rewardgym.core import TorchVectorEnv
 from rewardgym.core.goals import RELABELLED_REWARDS
 from rewardgym.core.registration import registered_ids
+from rewardgym.core.validation import check_keys
 from rewardgym.wrappers.intrinsic import BONUSES
 
 FAMILIES = ("exploration", "maze", "geometry", "driving", "manipulation")
@@ -88,13 +89,36 @@ class Entry:
 
     @property
     def env_class(self) -> type[TorchVectorEnv]:
-        entry_point = gym.spec(self.env_id).vector_entry_point
-        return load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+        return env_class(self.env_id)
 
     @property
     def slug(self) -> str:
         """The entry's directory name in a report."""
         return "".join(c if c.isalnum() or c in "-_." else "_" for c in self.name)
+
+
+def env_class(env_id: str) -> type[TorchVectorEnv]:
+    """The batched env class registered under ``env_id``."""
+    entry_point = gym.spec(env_id).vector_entry_point
+    return load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+
+
+def family_of(env_id: str) -> str:
+    """The family of a registered env: the ``rewardgym.envs`` subpackage that defines it."""
+    return env_class(env_id).__module__.split(".")[2]
+
+
+def check_env_configuration(what: str, env_id: Any, env_kwargs: Any) -> None:
+    """A ``ValueError`` naming ``what`` unless ``env_id`` is registered and accepts ``env_kwargs``, each in range."""
+    if env_id not in registered_ids():
+        raise ValueError(f"{what}: unknown env id {env_id!r}; known ids: {registered_ids()}")
+    if not isinstance(env_kwargs, dict):
+        raise ValueError(f"{what}: env_kwargs must be a mapping, got {env_kwargs!r}")
+    accepted = set(env_class(env_id).argument_names()) - {"reward", "autoreset_mode", "render_mode", "device"}
+    if unknown := set(env_kwargs) - accepted:
+        raise ValueError(f"{what}: {env_id} has no arguments {sorted(unknown)}; it accepts {sorted(accepted)}")
+    probe = gym.make_vec(env_id, num_envs=1, vectorization_mode="vector_entry_point", **env_kwargs)
+    probe.close()  # an argument out of its range raises here, naming it
 
 
 @dataclass(frozen=True)
@@ -116,32 +140,17 @@ class Protocol:
         return [family for family in FAMILIES if any(entry.family == family for entry in self.entries)]
 
 
-def _check_keys(what: str, given: dict[str, Any], allowed: set[str], required: set[str]) -> None:
-    if not isinstance(given, dict):
-        raise ValueError(f"{what} must be a mapping, got {type(given).__name__}")
-    if unknown := set(given) - allowed:
-        raise ValueError(f"{what}: unknown keys {sorted(unknown)}; expected some of {sorted(allowed)}")
-    if missing := required - set(given):
-        raise ValueError(f"{what}: missing keys {sorted(missing)}")
-
-
 def _entry(raw: dict[str, Any], index: int) -> Entry:
     what = f"entry {index} ({raw.get('name', '?') if isinstance(raw, dict) else raw!r})"
-    _check_keys(what, raw, ENTRY_KEYS, {"name", "family", "env_id", "steps"})
+    check_keys(what, raw, ENTRY_KEYS, {"name", "family", "env_id", "steps"})
     entry = Entry(**raw)
     if entry.family not in FAMILIES:
         raise ValueError(f"{what}: family must be one of {FAMILIES}, got {entry.family!r}")
-    if entry.env_id not in registered_ids():
-        raise ValueError(f"{what}: unknown env id {entry.env_id!r}; known ids: {registered_ids()}")
     if entry.algo not in ALGORITHMS:
         raise ValueError(f"{what}: algo must be one of {ALGORITHMS}, got {entry.algo!r}")
     if not isinstance(entry.steps, int) or entry.steps < 1:
         raise ValueError(f"{what}: steps must be a positive int, got {entry.steps!r}")
-    accepted = set(entry.env_class.argument_names()) - {"reward", "autoreset_mode", "render_mode", "device"}
-    if unknown := set(entry.env_kwargs) - accepted:
-        raise ValueError(f"{what}: {entry.env_id} has no arguments {sorted(unknown)}; it accepts {sorted(accepted)}")
-    probe = gym.make_vec(entry.env_id, num_envs=1, vectorization_mode="vector_entry_point", **entry.env_kwargs)
-    probe.close()  # an argument out of its range raises here, naming it
+    check_env_configuration(what, entry.env_id, entry.env_kwargs)
     if entry.algo == "fast-ppo":
         FastPPOConfig.from_dict({k: v for k, v in entry.hyperparameters.items() if k != "n_envs"})
     return entry
@@ -162,7 +171,7 @@ def load_protocol(name_or_path: str | Path) -> Protocol:
     else:
         text = path.read_text()
     raw = yaml.safe_load(text)
-    _check_keys("protocol", raw, PROTOCOL_KEYS | OPTIONAL_PROTOCOL_KEYS, PROTOCOL_KEYS)
+    check_keys("protocol", raw, PROTOCOL_KEYS | OPTIONAL_PROTOCOL_KEYS, PROTOCOL_KEYS)
     for key in ("version", "seeds", "eval_rows"):
         if not isinstance(raw[key], int) or raw[key] < 1:
             raise ValueError(f"protocol: {key} must be a positive int, got {raw[key]!r}")

@@ -22,6 +22,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,10 @@ import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import rewardgym
-from rewardgym.agents import fast_ppo_run, training
+from rewardgym.agents import fast_ppo_run
 from rewardgym.agents.fast_ppo import env_seeds
-from rewardgym.agents.training import RunConfig
+from rewardgym.agents.runs import train_and_evaluate
+from rewardgym.agents.training import RunConfig, write_json
 from rewardgym.evaluation import EVAL_RESTART, floor_success, held_out_kwargs, normalised_score, oracle_success
 from rewardgym.report.protocol import Entry, Method, Protocol
 from rewardgym.throughput import machine_line
@@ -78,7 +80,7 @@ def run_report(method: Method, protocol: Protocol, out: Path, command: str = "",
         entry.slug: pinned.get(entry.slug) or asdict(_run_config(method, entry).resolved())
         for entry in protocol.entries if method.skip_reason(entry) is None
     }
-    _write_json(saved, manifest)
+    write_json(saved, manifest)
 
     results = []
     columns = [TextColumn(f"report {method.label} ({protocol.name})"), BarColumn(), MofNCompleteColumn(),
@@ -121,12 +123,12 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
                               "env_kwargs": entry.env_kwargs, "algo": entry.algo, "steps": entry.steps}
     skip = method.skip_reason(entry)
     if skip is not None:
-        _write_json(done, {**result, "skipped": skip})
+        write_json(done, {**result, "skipped": skip})
         return json.loads(done.read_text())
     seeds = protocol.run_seeds
     config = config or _run_config(method, entry).resolved()
     started = time.perf_counter()
-    success = train_and_evaluate(config, entry, seeds, folder / "runs", protocol.eval_rows, device)
+    success = train_and_evaluate(config, seeds, folder / "runs", protocol.eval_rows, device)
     reference = reference_levels(entry, folder, device)
     best_floor = max(reference["floors"].values())
     oracle = reference["oracle"]
@@ -135,10 +137,10 @@ def entry_result(method: Method, protocol: Protocol, entry: Entry, folder: Path,
         "seeds": seeds, "success": success, "train_and_eval_seconds": time.perf_counter() - started,
         "floors": reference["floors"], "best_floor": best_floor, "oracle": oracle,
         "normalised": [float(normalised_score(s, best_floor, oracle)) for s in success] if normalisable else None,
-        "curve": training_curve(folder / "runs", seeds, entry.steps),
+        "curve": training_curve(fast_ppo_run.seed_directories(folder / "runs", seeds), entry.steps),
         "commit": git_commit(), "machine": machine_line(), "run_config": asdict(config),
     })
-    _write_json(done, result)
+    write_json(done, result)
     return result
 
 
@@ -170,27 +172,6 @@ def _run_config(method: Method, entry: Entry) -> RunConfig:
                      hyperparameters=hyper)
 
 
-def train_and_evaluate(config: RunConfig, entry: Entry, seeds: list[int], runs: Path, eval_rows: int,
-                       device: str = "cpu") -> list[float]:
-    """Train every seed of the entry with the run configuration ``config`` (resuming what a killed report
-    left) and return each seed's success rate."""
-    if entry.algo == "fast-ppo":
-        run_dirs = fast_ppo_run.seed_directories(runs, seeds)
-        resume = all(run_dir.exists() and fast_ppo_run.checkpoints(run_dir) for run_dir in run_dirs)
-        algo = fast_ppo_run.train_seeds(config, seeds, runs, resume=resume, progress_bar=False, device=device,
-                                        resolved=True)
-        return fast_ppo_run.greedy_success(algo, entry.env_id, entry.env_kwargs, eval_rows).tolist()
-    success = []
-    for seed in seeds:
-        run_dir = runs / f"seed_{seed}"
-        if not (run_dir / "model.zip").exists():
-            resume = (run_dir / "checkpoints").exists() and training.latest_checkpoint(run_dir) is not None
-            seed_config = RunConfig(**{**asdict(config), "seed": seed})
-            training.train(seed_config, run_dir, resume=resume, progress_bar=False, resolved=True)
-        success.append(training.evaluate(run_dir, rows=eval_rows)["success_rate"])
-    return success
-
-
 def reference_levels(entry: Entry, folder: Path, device: str = "cpu") -> dict[str, Any]:
     """The floors (uniform random, every constant action) and the oracle's success on the entry's evaluation
     configuration (held-out levels, ``REFERENCE_ROWS`` fresh envs); cached in ``reference.json``."""
@@ -202,20 +183,19 @@ def reference_levels(entry: Entry, folder: Path, device: str = "cpu") -> dict[st
     floors = {name: float(s.float().mean()) for name, s in floor_success(entry.env_id, kwargs, rows, device).items()}
     oracle = oracle_success(entry.env_id, kwargs, rows, device)
     reference = {"rows": REFERENCE_ROWS, "floors": floors, "oracle": None if oracle is None else float(oracle.float().mean())}
-    _write_json(cached, reference)
+    write_json(cached, reference)
     return reference
 
 
-def training_curve(runs: Path, seeds: list[int], steps: int) -> dict[str, list]:
-    """Each seed's training success rate (TensorBoard's ``rollout/success_rate``) on a common grid of env steps."""
+def training_curve(run_dirs: Sequence[Path], steps: int) -> dict[str, list]:
+    """Each run's training success rate (TensorBoard's ``rollout/success_rate``) on a common grid of env steps."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     grid = np.linspace(0, steps, CURVE_POINTS)
     curves = []
-    for seed in seeds:
-        folder = runs if len(seeds) == 1 else runs / f"seed_{seed}"
+    for run_dir in run_dirs:
         points: list[tuple[int, float]] = []
-        for events in sorted((folder / "tensorboard").rglob("events.out.tfevents.*")):
+        for events in sorted((Path(run_dir) / "tensorboard").rglob("events.out.tfevents.*")):
             accumulator = EventAccumulator(str(events), size_guidance={"scalars": 0})
             accumulator.Reload()
             if "rollout/success_rate" in accumulator.Tags()["scalars"]:
@@ -224,6 +204,3 @@ def training_curve(runs: Path, seeds: list[int], steps: int) -> dict[str, list]:
         curves.append(np.interp(grid, *zip(*points)).tolist() if points else [float("nan")] * CURVE_POINTS)
     return {"steps": grid.tolist(), "success": curves}
 
-
-def _write_json(path: Path, value: Any) -> None:
-    training.write_atomically(path, lambda partial: partial.write_text(json.dumps(value, indent=1)))

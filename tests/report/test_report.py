@@ -25,6 +25,8 @@ TINY = {
     ],
 }
 
+NAMES = {entry["env_id"]: entry["name"] for entry in TINY["entries"]}  # what the tests see train, by env id
+
 
 def write_protocol(tmp_path, protocol):
     path = tmp_path / "protocol.yaml"
@@ -64,20 +66,20 @@ def test_a_killed_report_resumes_without_redoing_finished_entries(tmp_path, monk
     trained = []
     real = runner_module.train_and_evaluate
 
-    def killed_on_the_maze(method, entry, *args, **kwargs):
-        trained.append(entry.name)
-        if entry.family == "maze":
+    def killed_on_the_maze(config, *args, **kwargs):
+        trained.append(NAMES[config.env_id])
+        if config.env_id == "rewardgym/GridMaze-v0":
             raise KeyboardInterrupt
-        return real(method, entry, *args, **kwargs)
+        return real(config, *args, **kwargs)
 
     monkeypatch.setattr(runner_module, "train_and_evaluate", killed_on_the_maze)
     with pytest.raises(KeyboardInterrupt):
         run_report(Method(), protocol, tmp_path / "out", progress_bar=False)
     finished = (tmp_path / "out" / "DeepSea_N_4" / "result.json").read_text()
 
-    def counting(method, entry, *args, **kwargs):
-        trained.append(entry.name)
-        return real(method, entry, *args, **kwargs)
+    def counting(config, *args, **kwargs):
+        trained.append(NAMES[config.env_id])
+        return real(config, *args, **kwargs)
 
     monkeypatch.setattr(runner_module, "train_and_evaluate", counting)
     results = run_report(Method(), protocol, tmp_path / "out", progress_bar=False)
@@ -94,10 +96,10 @@ def test_an_unfinished_report_keeps_the_run_configuration_it_started_with(tmp_pa
     out = tmp_path / "out"
     real = runner_module.train_and_evaluate
 
-    def killed_on_the_maze(config, entry, *args, **kwargs):
-        if entry.family == "maze":
+    def killed_on_the_maze(config, *args, **kwargs):
+        if config.env_id == "rewardgym/GridMaze-v0":
             raise KeyboardInterrupt
-        return real(config, entry, *args, **kwargs)
+        return real(config, *args, **kwargs)
 
     monkeypatch.setattr(runner_module, "train_and_evaluate", killed_on_the_maze)
     with pytest.raises(KeyboardInterrupt):
@@ -121,9 +123,9 @@ def test_a_new_protocol_version_redoes_only_the_entries_it_changed(tmp_path, mon
     trained = []
     real = runner_module.train_and_evaluate
 
-    def counting(method, entry, *args, **kwargs):
-        trained.append(entry.name)
-        return real(method, entry, *args, **kwargs)
+    def counting(config, *args, **kwargs):
+        trained.append(NAMES[config.env_id])
+        return real(config, *args, **kwargs)
 
     monkeypatch.setattr(runner_module, "train_and_evaluate", counting)
     run_report(Method(), load_protocol(write_protocol(tmp_path, two)), tmp_path / "out", progress_bar=False)
