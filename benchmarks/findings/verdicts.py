@@ -14,6 +14,10 @@ claim, which configuration should beat which on which entries — or that two sh
       claim: ... no difference on trap-free levels
       same: [results/findings/maze/shaped, results/findings/maze/euclidean]
       entries: [GridMaze 6 trap-free, GridMaze 9 trap-free]
+    - finding: 3
+      claim: RND loses KeyDoor success once the TV is on   # two entries of one report
+      better: {report: results/findings/noisy_tv/rnd, entry: TV off}
+      worse: {report: results/findings/noisy_tv/rnd, entry: TV on}
 
 Per claim and entry: the success IQM of each side with its 95% interval, the best floor and the
 oracle, and P(first > second) with its 95% interval (rliable's probability of improvement over
@@ -60,22 +64,34 @@ def verdict(low: float, high: float, same: bool) -> str:
     return "reproduced" if low > 0.5 else "reversed" if high < 0.5 else "not reproduced"
 
 
+def comparisons(claim: dict[str, Any]) -> list[tuple[tuple[Path, str], tuple[Path, str]]]:
+    """The claim's ((report, entry), (report, entry)) pairs: two reports on each of its ``entries``, or
+    two entries named by ``{report, entry}`` sides (one configuration with and without a change to its env)."""
+    first, second = claim["same"] if "same" in claim else (claim["better"], claim["worse"])
+    if isinstance(first, dict):
+        return [((Path(first["report"]), first["entry"]), (Path(second["report"]), second["entry"]))]
+    return [((Path(first), name), (Path(second), name)) for name in claim["entries"]]
+
+
+def side_label(report: Path, entry: str) -> str:
+    method = method_label(report) if (report / "report.json").exists() else report.name
+    return f"{entry} ({method})"
+
+
 def claim_rows(claim: dict[str, Any]) -> list[str]:
     same = "same" in claim
-    first, second = (Path(p) for p in (claim["same"] if same else (claim["better"], claim["worse"])))
     rows = []
-    for name in claim["entries"]:
-        a, b = entry_result(first, name), entry_result(second, name)
-        labels = f"{method_label(first)} vs {method_label(second)}" if (first / "report.json").exists() and (
-            second / "report.json").exists() else f"{first.name} vs {second.name}"
+    for (first, name_a), (second, name_b) in comparisons(claim):
+        a, b = entry_result(first, name_a), entry_result(second, name_b)
+        labels = f"{side_label(first, name_a)} vs {side_label(second, name_b)}"
         if a is None or b is None:
-            rows.append(f"| {claim['finding']} | {claim['claim']} | {name}: {labels} | pending | | | | pending |")
+            rows.append(f"| {claim['finding']} | {claim['claim']} | {labels} | pending | | | | pending |")
             continue
         x, y = np.array(a["success"]), np.array(b["success"])
         p, low, high = probability_of_improvement(x, y)
         (ia, la, ha), (ib, lb, hb) = iqm_interval(x), iqm_interval(y)
         rows.append(
-            f"| {claim['finding']} | {claim['claim']} | {name}: {labels}, {len(x)} seeds, {a['steps']:,} steps | "
+            f"| {claim['finding']} | {claim['claim']} | {labels}, {len(x)} seeds, {a['steps']:,} steps | "
             f"{ia:.2f} ({la:.2f}–{ha:.2f}) vs {ib:.2f} ({lb:.2f}–{hb:.2f}) | {a['best_floor']:.2f} | "
             f"{a['oracle'] if a['oracle'] is None else format(a['oracle'], '.2f')} | {p:.2f} ({low:.2f}–{high:.2f}) | "
             f"**{verdict(low, high, same)}** |")
