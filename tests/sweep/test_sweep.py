@@ -142,3 +142,14 @@ def test_bad_sweep_files_are_rejected_before_any_trial(tmp_path, change, message
 def test_the_example_sweep_loads():
     sweep = load_sweep("examples/sweep.yaml")
     assert len(sweep.configurations) * len(sweep.seeds) == 16
+
+
+def test_an_sb3_sweep_trains_its_trials_into_ordinary_sb3_runs(tmp_path):
+    sb3 = {**TINY, "algo": "ppo", "hyperparameters": {"n_steps": 16, "batch_size": 32}, "grid": {"bonus": [None, "count"]}}
+    out = tmp_path / "out"
+    assert main(["sweep", str(write_sweep(tmp_path, sb3)), "--out", str(out)]) == 0
+    for configuration in CONFIGURATIONS:
+        for seed in (0, 1):
+            run_dir = out / "trials" / configuration / f"seed_{seed}"
+            assert (run_dir / "model.zip").exists() and RunConfig.load(run_dir).algo == "ppo"
+            assert json.loads((run_dir / "eval.json").read_text())["seed"] == seed
