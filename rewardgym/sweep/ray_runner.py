@@ -87,7 +87,8 @@ def run_ray(sweep: Sweep, out: Path, address: str | None = None, storage: str | 
     run_configs = start(sweep, out, command)
     if not pending(sweep, out):
         return {}
-    storage = storage or str((out / "ray").resolve())
+    storage = storage or str(out / "ray")
+    storage = storage if "://" in storage else str(Path(storage).resolve())  # Tune wants an absolute path or a URI
     experiment = f"{storage.rstrip('/')}/{sweep.name}"
     trial_configs = {trial.key: asdict(replace(run_configs[trial.configuration], seed=trial.seed))
                      for trial in trials(sweep)}
