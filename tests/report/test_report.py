@@ -155,6 +155,14 @@ def test_two_reports_compare_with_the_probability_of_improvement(tiny_report, tm
     write_report(sparse)
     page = write_comparison(count_report, sparse, tmp_path / "compare").read_text()
     assert "P(sparse + count &gt; sparse)" in page and "DeepSea N=4" in page and "GridMaze size 5" in page
+    manifest = json.loads((sparse / "report.json").read_text())
+    del manifest["protocol"]["first_seed"]  # as reports written before protocols had first_seed
+    (sparse / "report.json").write_text(json.dumps(manifest))
+    assert "DeepSea N=4" in write_comparison(count_report, sparse, tmp_path / "compare").read_text()
+    manifest["protocol"]["eval_rows"] += 1
+    (sparse / "report.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match="different protocols"):
+        write_comparison(count_report, sparse, tmp_path / "compare")
 
 
 @pytest.mark.parametrize("change, message", [
