@@ -288,10 +288,15 @@ def write_sweep_report(out: Path, name: str, results: Sequence[dict[str, Any]], 
     return Path(out) / "report.html"
 
 
+def same_protocol(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two reports' protocols are one (a report written before protocols had ``first_seed`` started at 0)."""
+    return {"first_seed": 0, **a} == {"first_seed": 0, **b}
+
+
 def write_comparison(a: Path, b: Path, out: Path) -> Path:
     """A page comparing two reports of the same protocol: per entry and family, P(A > B) with its 95% interval."""
     (manifest_a, results_a), (manifest_b, results_b) = load_report(a), load_report(b)
-    if {"first_seed": 0, **manifest_a["protocol"]} != {"first_seed": 0, **manifest_b["protocol"]}:
+    if not same_protocol(manifest_a["protocol"], manifest_b["protocol"]):
         raise ValueError("the two reports ran different protocols; only reports of one protocol compare")
     label = {side: (m["method"]["reward"] if m["method"]["bonus"] is None else
                     f"{m['method']['reward']} + {m['method']['bonus']}")
