@@ -175,7 +175,7 @@ def parse_sweep(raw: Any) -> Sweep:
         raise ValueError(f"sweep: env names must be unique, got {[env.name for env in envs]}")
     steps = check_int("sweep: steps", raw["steps"], 1)
     seeds = check_int("sweep: seeds", raw["seeds"], 1)
-    first_seed = check_int("sweep: first_seed", raw.get("first_seed", 0), 0, 2**31 - 1)
+    first_seed = check_int("sweep: first_seed", raw.get("first_seed", 0), 0, 2**31 - 1 - seeds)  # seeds are int32
     num_envs = raw.get("num_envs")
     if num_envs is not None:
         check_int("sweep: num_envs", num_envs, 1)

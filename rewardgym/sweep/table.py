@@ -18,7 +18,7 @@ import numpy as np
 from rewardgym.evaluation import iqm_interval, normalised_score
 from rewardgym.report.protocol import Entry, family_of
 from rewardgym.report.runner import reference_levels, training_curve
-from rewardgym.sweep.runner import finished
+from rewardgym.sweep.runner import Trial, finished
 from rewardgym.sweep.spec import Sweep
 
 
@@ -27,7 +27,7 @@ def trial_rows(sweep: Sweep, out: Path) -> list[dict[str, Any]]:
     rows = []
     for configuration in sweep.configurations:
         for seed in sweep.seeds:
-            run_dir = Path(out) / "trials" / configuration.slug / f"seed_{seed}"
+            run_dir = Trial(configuration.slug, seed).run_dir(out)
             if finished(run_dir):
                 result = json.loads((run_dir / "eval.json").read_text())
                 rows.append({"configuration": configuration.slug, **configuration.label, "seed": seed,
@@ -92,7 +92,7 @@ def sweep_results(sweep: Sweep, out: Path) -> list[dict[str, Any]]:
         reference = reference_levels(entry, folder)
         best_floor, oracle = max(reference["floors"].values()), reference["oracle"]
         success = list(done.values())
-        run_dirs = [out / "trials" / configuration.slug / f"seed_{seed}" for seed in done]
+        run_dirs = [Trial(configuration.slug, seed).run_dir(out) for seed in done]
         results.append({
             "name": configuration.slug, "family": entry.family, "env_id": env.env_id, "algo": sweep.algo,
             "steps": sweep.steps, "seeds": list(done), "success": success, "floors": reference["floors"],

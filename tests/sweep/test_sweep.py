@@ -124,6 +124,7 @@ def test_configurations_are_the_grid_product_without_meaningless_coefficients(tm
     ({"algo": "a2c"}, "algo must be one of"),
     ({"steps": 0}, "steps must be in >= 1"),
     ({"seeds": "ten"}, "seeds must be an int"),
+    ({"first_seed": 2**31 - 2}, "first_seed must be in"),  # its 2 seeds would pass the int32 seeds end
     ({"grid": {"reward": ["dense-ish"]}}, "has no reward 'dense-ish'"),
     ({"grid": {"bonus": ["curiosity"]}}, "grid.bonus must hold null or one of"),
     ({"grid": {"bonus_coef": [-1]}}, "bonus_coef must hold positive numbers"),
